@@ -5,7 +5,8 @@
 
 namespace llmc {
 namespace {
-// Rows in DType order; DLPack codes from llmc_dl_dtype_code (sub-byte F6 codes are DLPack's 15/16).
+// Rows in DType order, the dtypes of safetensors 0.8. DLPack codes from llmc_dl_dtype_code; the codes it
+// does not name are DLPack's: 15/16 (F6), 11/13 (F8 FNUZ), 5 (kDLComplex).
 constexpr std::array<DTypeTraits, kDTypeCount> kTraits = {{
     {DType::BOOL, "BOOL", 8, LLMC_DL_BOOL, "torch.bool"},
     {DType::U8, "U8", 8, LLMC_DL_UINT, "torch.uint8"},
@@ -26,6 +27,9 @@ constexpr std::array<DTypeTraits, kDTypeCount> kTraits = {{
     {DType::F6_E2M3, "F6_E2M3", 6, 15, "torch.float6_e2m3fn"},
     {DType::F6_E3M2, "F6_E3M2", 6, 16, "torch.float6_e3m2fn"},
     {DType::F4, "F4", 4, LLMC_DL_FLOAT4_E2M1FN, "torch.float4_e2m1fn_x2"},
+    {DType::F8_E4M3FNUZ, "F8_E4M3FNUZ", 8, 11, "torch.float8_e4m3fnuz"},
+    {DType::F8_E5M2FNUZ, "F8_E5M2FNUZ", 8, 13, "torch.float8_e5m2fnuz"},
+    {DType::C64, "C64", 64, 5, "torch.complex64"},
 }};
 }  // namespace
 

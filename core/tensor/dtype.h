@@ -14,8 +14,9 @@ enum class DType : uint8_t {
   BOOL, U8, I8, I16, U16, I32, U32, I64, U64,
   F16, BF16, F32, F64,
   F8_E4M3, F8_E5M2, F8_E8M0, F6_E2M3, F6_E3M2, F4,
+  F8_E4M3FNUZ, F8_E5M2FNUZ, C64,
 };
-inline constexpr int kDTypeCount = 19;
+inline constexpr int kDTypeCount = 22;
 
 struct DTypeTraits {
   DType dtype;

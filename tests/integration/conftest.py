@@ -25,3 +25,18 @@ def binary_dir() -> pathlib.Path:
 @pytest.fixture(scope="session")
 def llmc_bin(binary_dir) -> pathlib.Path:
     return binary_dir / "bin" / "llmc"
+
+
+@pytest.fixture(scope="session")
+def test_plugin_dir(binary_dir) -> pathlib.Path:
+    return binary_dir / "test-plugins"
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(binary_dir, tmp_path_factory) -> pathlib.Path:
+    """A tiny random Llama checkpoint (2 layers, hidden 64, bf16) made by llmc-synth."""
+    import subprocess
+
+    out = tmp_path_factory.mktemp("tiny") / "model"
+    subprocess.run([str(binary_dir / "bin" / "llmc-synth"), "--preset", "tiny", "--output", str(out)], check=True)
+    return out

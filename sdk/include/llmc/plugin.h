@@ -13,7 +13,9 @@
  *   - C11 only: fixed-width integers, UTF-8 strings, C structs. No C++ type or exception crosses it.
  *   - Versions: same major, and plugin minor <= host minor. Both sides check (see llmc_plugin_entry_fn).
  *   - Every struct starts with `struct_size` and only grows at its end; readers treat fields past
- *     `struct_size` as absent. Layouts are frozen by static_asserts in tests/unit/abi_layout_test.cpp.
+ *     `struct_size` as absent. An array of such structs is strided by its first item's `struct_size`
+ *     (not by the reader's sizeof), so a newer, larger struct is still read right. Layouts are frozen
+ *     by static_asserts in tests/unit/abi/.
  *   - Errors are values: a callback returns NULL on success, or an llmc_status made by the host.
  *   - Tensors cross as DLPack (v1.x) compatible views, valid for the duration of the call only.
  *   - Threading: the host serializes the calls on one plugin instance unless a callback says otherwise.
@@ -55,7 +57,7 @@ extern "C" {
 /* ------------------------------------------------------------------------------------------------
  * DLPack-compatible tensors. Same layout and enum values as DLPack 1.x (dlpack.h): a DLTensor may be
  * reinterpreted as an llmc_dl_tensor and back. The SDK carries its own copy so that a plugin author
- * needs no header but ours; tests/unit/abi_layout_test.cpp checks it against the torch wheel's dlpack.h.
+ * needs no header but ours; tests/unit/abi/ checks it against the torch wheel's dlpack.h.
  * ------------------------------------------------------------------------------------------------ */
 
 typedef enum llmc_dl_device_type {
@@ -234,7 +236,8 @@ typedef struct llmc_host_api {
   uint16_t abi_minor; /* the host's LLMC_ABI_MINOR */
   const char* host_version; /* e.g. "0.1.0" */
 
-  /* Errors. `status_create` copies `message` (UTF-8). */
+  /* Errors. `status_create` copies `message` (UTF-8) and never returns NULL for a code other than
+   * LLMC_OK (if it cannot allocate, it returns a static out-of-memory status). */
   llmc_status* (*status_create)(int32_t code, const char* message);
   int32_t (*status_code)(const llmc_status* status);          /* LLMC_OK for NULL */
   const char* (*status_message)(const llmc_status* status);   /* "" for NULL; valid until released */
@@ -295,6 +298,8 @@ typedef struct llmc_host_api {
 #define LLMC_CAP_CUDA (1ULL << 4)               /* handles CUDA tensors (else the host gives CPU ones) */
 
 typedef struct llmc_plugin_descriptor {
+  /* These three leading fields keep their place in every major version: a host reads them from a
+   * descriptor of any major to report a version mismatch. */
   uint32_t struct_size;
   uint16_t abi_major;      /* LLMC_ABI_MAJOR the plugin was built against */
   uint16_t abi_minor;      /* LLMC_ABI_MINOR the plugin was built against */
@@ -324,9 +329,10 @@ typedef struct llmc_plugin_descriptor {
   /* Append new fields here (and bump LLMC_ABI_MINOR). */
 } llmc_plugin_descriptor;
 
-/* The one exported symbol. The host passes its table; the plugin checks `host->abi_major` equals the
- * major it was built against and `host->abi_minor` is at least its minor (else it returns
- * LLMC_ERROR_ABI_MISMATCH), then sets `*out` to its static descriptor and returns LLMC_OK. The host
+/* The one exported symbol. The host passes its table; the plugin sets `*out` to its static descriptor,
+ * then checks that `host->abi_major` equals the major it was built against and `host->abi_minor` is at
+ * least its minor: if not, it returns LLMC_ERROR_ABI_MISMATCH (and the host reads only the
+ * descriptor's leading struct_size/abi_major/abi_minor, to name the versions), else LLMC_OK. The host
  * checks the same rule from the descriptor's side. Called once per load, before anything else. */
 typedef int32_t (*llmc_plugin_entry_fn)(const llmc_host_api* host,
                                         const llmc_plugin_descriptor** out);
@@ -338,9 +344,9 @@ typedef int32_t (*llmc_plugin_entry_fn)(const llmc_host_api* host,
   LLMC_PLUGIN_EXPORT int32_t llmc_##name##_plugin_entry(const llmc_host_api* host,               \
                                                         const llmc_plugin_descriptor** out) {    \
     if (host == NULL || out == NULL) return LLMC_ERROR_INVALID_ARGUMENT;                          \
+    *out = &(descriptor);                                                                          \
     if (host->abi_major != LLMC_ABI_MAJOR || host->abi_minor < LLMC_ABI_MINOR)                    \
       return LLMC_ERROR_ABI_MISMATCH;                                                             \
-    *out = &(descriptor);                                                                          \
     return LLMC_OK;                                                                                \
   }                                                                                                \
   LLMC_PLUGIN_EXPORT int32_t llmc_plugin_entry(const llmc_host_api* host,                         \

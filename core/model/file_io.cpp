@@ -1,0 +1,95 @@
+// core/model/file_io.cpp
+#include "model/file_io.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace llmc::model {
+
+UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
+  if (this != &other) {
+    reset();
+    fd_ = other.release();
+  }
+  return *this;
+}
+
+int UniqueFd::release() {
+  const int fd = fd_;
+  fd_ = -1;
+  return fd;
+}
+
+void UniqueFd::reset() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+std::string errno_message(std::string_view what) { return fmt::format("{}: {}", what, std::strerror(errno)); }
+
+Status write_at(int fd, uint64_t offset, std::span<const std::byte> data, const std::filesystem::path& path) {
+  while (!data.empty()) {
+    const ssize_t n = ::pwrite(fd, data.data(), data.size(), static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error{errno_message(fmt::format("{}: write failed", path.string()))};
+    }
+    data = data.subspan(static_cast<size_t>(n));
+    offset += static_cast<uint64_t>(n);
+  }
+  return {};
+}
+
+namespace {
+
+Status copy_buffered(int src_fd, uint64_t src_offset, int dst_fd, uint64_t dst_offset, uint64_t nbytes,
+                     const std::filesystem::path& dst_path) {
+  constexpr uint64_t kBufferSize = 4 << 20;
+  std::vector<std::byte> buffer(std::min(nbytes, kBufferSize));
+  while (nbytes > 0) {
+    const ssize_t n = ::pread(src_fd, buffer.data(), std::min<uint64_t>(nbytes, buffer.size()),
+                              static_cast<off_t>(src_offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error{errno_message(fmt::format("{}: reading the source failed", dst_path.string()))};
+    }
+    if (n == 0) return Error{fmt::format("{}: the source ended {} bytes early", dst_path.string(), nbytes)};
+    LLMC_TRY(write_at(dst_fd, dst_offset, std::span(buffer.data(), static_cast<size_t>(n)), dst_path));
+    src_offset += static_cast<uint64_t>(n);
+    dst_offset += static_cast<uint64_t>(n);
+    nbytes -= static_cast<uint64_t>(n);
+  }
+  return {};
+}
+
+}  // namespace
+
+Status copy_range(int src_fd, uint64_t src_offset, int dst_fd, uint64_t dst_offset, uint64_t nbytes,
+                  const std::filesystem::path& dst_path) {
+  auto src = static_cast<off_t>(src_offset);
+  auto dst = static_cast<off_t>(dst_offset);
+  while (nbytes > 0) {
+    const size_t chunk = static_cast<size_t>(std::min<uint64_t>(nbytes, 1 << 30));
+    const ssize_t n = ::copy_file_range(src_fd, &src, dst_fd, &dst, chunk, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      // Cross-device copies, old kernels and some file systems: copy through user space instead.
+      if (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP || errno == EPERM)
+        return copy_buffered(src_fd, static_cast<uint64_t>(src), dst_fd, static_cast<uint64_t>(dst), nbytes,
+                             dst_path);
+      return Error{errno_message(fmt::format("{}: copy_file_range failed", dst_path.string()))};
+    }
+    if (n == 0) return Error{fmt::format("{}: the source ended {} bytes early", dst_path.string(), nbytes)};
+    nbytes -= static_cast<uint64_t>(n);
+  }
+  return {};
+}
+
+}  // namespace llmc::model

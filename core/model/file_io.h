@@ -1,0 +1,45 @@
+// core/model/file_io.h - POSIX file helpers for the model I/O: an owned descriptor, whole writes, and a
+// kernel-side range copy.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+
+#include "util/expected.h"
+
+namespace llmc::model {
+
+/// An owned file descriptor, closed on destruction.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept;
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() { reset(); }
+
+  int get() const { return fd_; }
+  explicit operator bool() const { return fd_ >= 0; }
+  int release();
+  void reset();
+
+ private:
+  int fd_ = -1;
+};
+
+/// "<what>: <strerror(errno)>" for the current errno.
+std::string errno_message(std::string_view what);
+
+/// Writes all of `data` at `offset` of `fd`; `path` names the file in errors.
+Status write_at(int fd, uint64_t offset, std::span<const std::byte> data, const std::filesystem::path& path);
+
+/// Copies `nbytes` from `src_fd` at `src_offset` to `dst_fd` at `dst_offset` with copy_file_range (no
+/// user-space buffer), falling back to pread/pwrite through a small buffer where the kernel refuses.
+Status copy_range(int src_fd, uint64_t src_offset, int dst_fd, uint64_t dst_offset, uint64_t nbytes,
+                  const std::filesystem::path& dst_path);
+
+}  // namespace llmc::model

@@ -1,0 +1,54 @@
+// core/pipeline/layer_unit.h - one unit of work held in memory: the modules of one decoder layer (or one
+// module outside the layers) and their tensors, as plugins see them through llmc_layer.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/checkpoint.h"
+#include "model/module_map.h"
+#include "model/safetensors_writer.h"
+#include "plugin/host_api.h"
+#include "tensor/tensor.h"
+
+namespace llmc::pipeline {
+
+/// Tensors are read lazily from the memory-mapped checkpoint, copied on first write access, and
+/// written out in checkpoint order followed by the tensors plugins added. Memory held: the edited
+/// and added tensors of this unit only.
+class LayerUnit final : public plugin::LayerAccess {
+ public:
+  LayerUnit(const model::Checkpoint& checkpoint, std::vector<const model::ModuleEntry*> modules, int32_t index,
+            std::string name, MemoryBudget* budget);
+
+  int32_t index() const override { return index_; }
+  const std::string& name() const override { return name_; }
+  Expected<llmc_dl_tensor> get(std::string_view module, std::string_view tensor, bool write) override;
+  Status set(std::string_view module, std::string_view tensor, const llmc_dl_tensor& value) override;
+
+  const std::vector<const model::ModuleEntry*>& modules() const { return modules_; }
+  /// Writes every tensor of the unit: unchanged ones copied file to file, edited and added ones from memory.
+  Status write_to(model::SafetensorsWriter& writer) const;
+  size_t tensor_count() const { return order_.size(); }
+
+ private:
+  struct Slot {
+    std::optional<model::TensorRef> source;  // where it comes from in the checkpoint, if anywhere
+    std::optional<Tensor> owned;             // the edited or added value
+    std::vector<int64_t> shape;              // storage for views of `source`
+  };
+  Expected<Slot*> find_slot(std::string_view module, std::string_view tensor);
+  bool owns_module(std::string_view module) const;
+
+  const model::Checkpoint& checkpoint_;
+  std::vector<const model::ModuleEntry*> modules_;
+  int32_t index_;
+  std::string name_;
+  MemoryBudget* budget_;
+  std::map<std::string, Slot, std::less<>> slots_;  // by full tensor name
+  std::vector<std::string> order_;                  // output order
+};
+
+}  // namespace llmc::pipeline

@@ -1,0 +1,54 @@
+// core/pipeline/oneshot.h - `llmc oneshot`: a recipe applied to a checkpoint, written to a new one.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace llmc::pipeline {
+
+struct OneshotOptions {
+  std::filesystem::path model;   // a Hugging Face checkpoint directory
+  std::filesystem::path recipe;  // a TOML recipe
+  std::filesystem::path output;  // the directory to create (written aside, renamed when complete)
+  std::vector<std::filesystem::path> plugin_dirs;
+  std::optional<std::filesystem::path> log_json;
+  bool overwrite = false;
+  uint64_t max_shard_bytes = 5'000'000'000;
+  uint64_t memory_budget = 0;    // bytes; 0 = unlimited
+  bool progress = true;          // draw a progress line (only on a terminal)
+};
+
+/// The documented exit codes of the `llmc` command.
+enum class ExitCode : int {
+  ok = 0,
+  failure = 1,  // the run failed: a plugin reported an error, I/O failed, memory budget exceeded
+  usage = 2,    // bad command line
+  recipe = 3,   // the recipe is invalid, or a plugin rejected its keys
+  plugin = 4,   // a plugin is missing, broken, or ABI-incompatible
+  model = 5,    // the input checkpoint is missing, corrupt or inconsistent
+};
+
+struct RunError {
+  ExitCode code;
+  std::string message;
+};
+
+struct RunSummary {
+  size_t units = 0;             // layers and outside-layer modules processed
+  size_t modules_compressed = 0;
+  size_t tensors_written = 0;
+  uint64_t bytes_written = 0;
+  double seconds = 0;
+};
+
+using OneshotResult = std::variant<RunSummary, RunError>;
+
+/// The data-free lifecycle: initialize every modifier, then per unit (decoder layer, or module outside
+/// the layers) compress with each modifier in recipe order and write the unit, then finalize.
+OneshotResult run_oneshot(const OneshotOptions& options);
+
+}  // namespace llmc::pipeline

@@ -1,0 +1,62 @@
+// core/plugin/host_api.h - the host side of the C ABI: the function table, and the definitions of
+// the opaque types it hands to plugins (llmc_status, llmc_host_ctx, llmc_layer).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "llmc/plugin.h"
+#include "recipe/plugin_options.h"
+#include "util/expected.h"
+
+namespace llmc {
+class MemoryBudget;
+}
+
+namespace llmc::plugin {
+
+/// The table every plugin receives; static, valid for the life of the process.
+const llmc_host_api& host_api();
+
+/// The LibTorch version this host is built with ("" without LibTorch); plugins that link torch must match.
+std::string_view host_torch_version();
+
+/// What a plugin's llmc_layer handle reaches: the tensors of the unit of work the host holds.
+class LayerAccess {
+ public:
+  virtual ~LayerAccess() = default;
+  virtual int32_t index() const = 0;
+  virtual const std::string& name() const = 0;
+  /// A view of `module`.`tensor`, valid until the current callback returns.
+  virtual Expected<llmc_dl_tensor> get(std::string_view module, std::string_view tensor, bool write) = 0;
+  /// Adds or replaces `module`.`tensor` with a copy of `value`.
+  virtual Status set(std::string_view module, std::string_view tensor, const llmc_dl_tensor& value) = 0;
+};
+
+/// Makes a status for a plugin-facing function; the receiver owns it.
+llmc_status* make_status(int32_t code, std::string message);
+/// Frees a status (accepts NULL and the static out-of-memory status).
+void release_status(llmc_status* status);
+/// Takes ownership of `status` (non-null) and returns its message with the code's name.
+Error take_status(llmc_status* status, std::string_view context);
+/// "numerical error" etc.
+std::string_view status_code_name(int32_t code);
+
+}  // namespace llmc::plugin
+
+struct llmc_status {
+  int32_t code;
+  std::string message;
+  bool is_static = false;  // the preallocated out-of-memory status, never freed
+};
+
+/// Per-instance host state: what the host functions that take a ctx need.
+struct llmc_host_ctx {
+  std::string label;                 // "modifier 2 (gptq)", to tag logs and errors
+  llmc::recipe::OptionValues options;
+  llmc::MemoryBudget* budget = nullptr;
+};
+
+struct llmc_layer {
+  llmc::plugin::LayerAccess* access;
+};

@@ -1,0 +1,285 @@
+"""`llmc oneshot` and `llmc plugins` end to end: the lifecycle order, the modules each modifier sees, edits
+reaching the output, --log-json, exit codes, and that a failed run leaves no output behind."""
+import json
+import os
+import pathlib
+import subprocess
+import textwrap
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+LINEARS = ["mlp.down_proj", "mlp.gate_proj", "mlp.up_proj", "self_attn.k_proj", "self_attn.o_proj",
+           "self_attn.q_proj", "self_attn.v_proj"]
+
+
+def run(llmc_bin, *args, env=None):
+    return subprocess.run([str(llmc_bin), *map(str, args)], capture_output=True, text=True, env=env, timeout=120)
+
+
+def write_recipe(tmp_path, text, name="recipe.toml"):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def oneshot(llmc_bin, model, recipe, out, plugin_dir, *extra):
+    return run(llmc_bin, "oneshot", "--model", model, "--recipe", recipe, "--output", out,
+               "--plugin-path", plugin_dir, *extra)
+
+
+def records(log):
+    return [json.loads(line) for line in log.read_text().splitlines()]
+
+
+def assert_no_output(out):
+    assert not out.exists()
+    leftovers = [p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}")]
+    assert leftovers == [], f"temporary output left behind: {leftovers}"
+
+
+def test_help_and_usage_errors(llmc_bin):
+    assert run(llmc_bin, "--help").returncode == 0
+    for command in ("oneshot", "plugins"):
+        result = run(llmc_bin, command, "--help")
+        assert result.returncode == 0 and "--plugin-path" in result.stdout
+    assert run(llmc_bin).returncode == 2
+    assert run(llmc_bin, "frobnicate").returncode == 2
+    result = run(llmc_bin, "oneshot", "--model", "x")
+    assert result.returncode == 2 and "recipe" in result.stderr
+    result = run(llmc_bin, "oneshot", "--model", "x", "--recipe", "y", "--output", "z", "--max-shard-size", "lots")
+    assert result.returncode == 2 and "--max-shard-size" in result.stderr
+
+
+def test_plugins_lists_good_ones_and_names_each_broken_file(llmc_bin, test_plugin_dir):
+    result = run(llmc_bin, "plugins", "--plugin-path", test_plugin_dir, "--verbose")
+    assert result.returncode == 4, result.stderr
+    recorder = next(line for line in result.stdout.splitlines() if line.startswith("recorder "))
+    assert "1.0.0" in recorder and "abi 1.0" in recorder and "edits-weights" in recorder
+    assert "recorder.so" in recorder
+    assert "log_file (string, required)" in result.stdout
+    assert "magnitude_prune" in result.stdout  # the stock plugin, from the install dir
+    for stem, reason in [("broken_abi_major", "ABI 2.0"), ("broken_abi_minor", "ABI 1.1"),
+                         ("broken_no_entry", "exports no 'llmc_plugin_entry'"),
+                         ("broken_not_a_library", "not a shared library"),
+                         ("broken_null_create", "create/destroy"), ("broken_entry_refuses", "refused")]:
+        line = next(line for line in result.stderr.splitlines() if f"{stem}.so" in line)
+        assert reason in line, line
+
+
+def test_lifecycle_order_and_the_modules_each_modifier_sees(llmc_bin, tiny_checkpoint, test_plugin_dir, tmp_path):
+    log = tmp_path / "calls.jsonl"
+    recipe = write_recipe(tmp_path, f"""
+        [[modifier]]
+        plugin = "recorder"
+        tag = "attn"
+        log_file = "{log}"
+        targets = ['re:.*self_attn\\.(q|k|v)_proj$']
+
+        [[modifier]]
+        plugin = "recorder"
+        tag = "all"
+        log_file = "{log}"
+        targets = ["Linear"]
+        ignore = ["lm_head", "re:.*down_proj$"]
+
+        [[modifier]]
+        plugin = "recorder"
+        tag = "down"
+        log_file = "{log}"
+        targets = ['re:.*mlp\\.down_proj$']
+        edit = true
+        set_tensor = true
+        """)
+    out = tmp_path / "out"
+    events = tmp_path / "events.jsonl"
+    result = oneshot(llmc_bin, tiny_checkpoint, recipe, out, test_plugin_dir, "--log-json", events)
+    assert result.returncode == 0, result.stderr
+    calls = [(r["tag"], r["event"], r.get("layer_index")) for r in records(log)]
+
+    # create and initialize in recipe order; then per layer, compress in recipe order; finalize; destroy.
+    tags = ["attn", "all", "down"]
+    expected = [(t, "create", None) for t in tags] + [(t, "initialize", None) for t in tags]
+    for layer in (0, 1):
+        expected += [(t, "compress", layer) for t in tags]
+    expected += [(t, "finalize", None) for t in tags] + [(t, "destroy", None) for t in tags]
+    assert calls == expected
+
+    by_tag = {}
+    for r in records(log):
+        if r["event"] == "initialize":
+            by_tag[r["tag"]] = sorted(m["name"] for m in r["modules"])
+    layer_modules = lambda suffixes: sorted(f"model.layers.{i}.{s}" for i in (0, 1) for s in suffixes)
+    assert by_tag["attn"] == layer_modules(["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"])
+    assert by_tag["all"] == layer_modules([s for s in LINEARS if s != "mlp.down_proj"])
+    assert by_tag["down"] == layer_modules(["mlp.down_proj"])
+    for r in records(log):
+        if r["event"] == "compress":
+            assert all(name.startswith(f"model.layers.{r['layer_index']}.") for name in r["modules"])
+            assert r["layer_name"] == f"model.layers.{r['layer_index']}"
+
+    # The edit reached the output (bf16(w + 1), computed the same way), markers were added, the rest is unchanged.
+    before = load_file(tiny_checkpoint / "model.safetensors")
+    after = load_file(out / "model.safetensors")
+    for name, tensor in before.items():
+        if name.endswith("mlp.down_proj.weight"):
+            assert torch.equal(after[name], (tensor.float() + 1).to(tensor.dtype)), name
+        else:
+            assert torch.equal(after[name], tensor), name
+    for i in (0, 1):
+        assert after[f"model.layers.{i}.mlp.down_proj.recorder_marker"].tolist() == [float(i)]
+    assert json.loads((out / "config.json").read_text()) == json.loads((tiny_checkpoint / "config.json").read_text())
+    assert (out / "recipe.toml").read_text() == recipe.read_text()
+    manifest = json.loads((out / "llmc_manifest.json").read_text())
+    assert [p["plugin"] for p in manifest["plugins"]] == ["recorder"] * 3
+
+    # --log-json: one event per lifecycle step.
+    steps = [e["event"] for e in records(events)]
+    assert steps == ["start"] + ["initialize"] * 3 + ["compress"] * 6 + ["finalize"] * 3 + ["done"]
+    compress = [e for e in records(events) if e["event"] == "compress"]
+    assert [e["modifier"] for e in compress[:3]] == [f"modifier {i} (recorder)" for i in (1, 2, 3)]
+
+
+@pytest.mark.parametrize("callback", ["create", "initialize", "compress", "finalize"])
+def test_a_failing_callback_fails_the_run_and_leaves_no_output(llmc_bin, tiny_checkpoint, test_plugin_dir, tmp_path,
+                                                                callback):
+    recipe = write_recipe(tmp_path, f"""
+        [[modifier]]
+        plugin = "recorder"
+        log_file = "{tmp_path / 'calls.jsonl'}"
+        fail_in = "{callback}"
+        """)
+    out = tmp_path / "out"
+    result = oneshot(llmc_bin, tiny_checkpoint, recipe, out, test_plugin_dir)
+    assert result.returncode == (3 if callback == "create" else 1), result.stderr
+    assert f"requested failure in {callback}" in result.stderr
+    assert "modifier 1 (recorder)" in result.stderr and "recorder.so" in result.stderr
+    if callback == "compress":
+        assert "compress on model.layers.0" in result.stderr
+    assert_no_output(out)
+    # An instance whose create failed never existed; every other one is destroyed.
+    last = "create" if callback == "create" else "destroy"
+    assert [r["event"] for r in records(tmp_path / "calls.jsonl")][-1] == last
+
+
+@pytest.mark.parametrize("plugin,code,message", [
+    ("no_such_plugin", 4, "plugin 'no_such_plugin' not found"),
+    ("broken_abi_major", 4, "ABI 2.0"),
+    ("broken_not_a_library", 4, "not a shared library"),
+    ("broken_failing_compress", 1, "cholesky failed on purpose"),
+    ("broken_throwing_compress", 1, "threw a C++ exception across the C ABI"),
+])
+def test_broken_plugins_in_a_recipe(llmc_bin, tiny_checkpoint, test_plugin_dir, tmp_path, plugin, code, message):
+    recipe = write_recipe(tmp_path, f"""
+        [[modifier]]
+        plugin = "{plugin}"
+        """)
+    out = tmp_path / "out"
+    result = oneshot(llmc_bin, tiny_checkpoint, recipe, out, test_plugin_dir)
+    assert result.returncode == code, result.stderr
+    assert message in result.stderr
+    assert_no_output(out)
+
+
+def test_recipe_errors_name_file_line_and_column(llmc_bin, tiny_checkpoint, test_plugin_dir, tmp_path):
+    recipe = write_recipe(tmp_path, f"""
+        [[modifier]]
+        plugin = "recorder"
+        log_file = "{tmp_path / 'calls.jsonl'}"
+        sparsity = 0.5
+        """)
+    result = oneshot(llmc_bin, tiny_checkpoint, recipe, tmp_path / "out", test_plugin_dir)
+    assert result.returncode == 3
+    assert f"{recipe}:5:1" in result.stderr and "sparsity" in result.stderr
+
+    recipe = write_recipe(tmp_path, """
+        [[modifier]]
+        plugin = "recorder"
+        log_file = 7
+        """, "typed.toml")
+    result = oneshot(llmc_bin, tiny_checkpoint, recipe, tmp_path / "out", test_plugin_dir)
+    assert result.returncode == 3 and f"{recipe}:4:" in result.stderr and "log_file" in result.stderr
+
+    recipe = write_recipe(tmp_path, """
+        [[modifier]]
+        plugin = "magnitude_prune"
+        scheme = "W4A16"
+        """, "quant.toml")
+    result = oneshot(llmc_bin, tiny_checkpoint, recipe, tmp_path / "out", test_plugin_dir)
+    assert result.returncode == 3 and "scheme" in result.stderr and "magnitude_prune" in result.stderr
+
+    recipe = write_recipe(tmp_path, "[[modifier]\nplugin = 1\n", "malformed.toml")
+    result = oneshot(llmc_bin, tiny_checkpoint, recipe, tmp_path / "out", test_plugin_dir)
+    assert result.returncode == 3 and f"{recipe}:1:" in result.stderr
+
+
+def test_existing_output_needs_overwrite(llmc_bin, tiny_checkpoint, test_plugin_dir, tmp_path):
+    recipe = write_recipe(tmp_path, f"""
+        [[modifier]]
+        plugin = "recorder"
+        log_file = "{tmp_path / 'calls.jsonl'}"
+        """)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("old")
+    result = oneshot(llmc_bin, tiny_checkpoint, recipe, out, test_plugin_dir)
+    assert result.returncode == 1 and "--overwrite" in result.stderr
+    assert (out / "keep.txt").exists()
+    result = oneshot(llmc_bin, tiny_checkpoint, recipe, out, test_plugin_dir, "--overwrite")
+    assert result.returncode == 0, result.stderr
+    assert not (out / "keep.txt").exists() and (out / "model.safetensors").exists()
+
+
+def test_memory_budget_is_enforced(llmc_bin, tiny_checkpoint, test_plugin_dir, tmp_path):
+    recipe = write_recipe(tmp_path, f"""
+        [[modifier]]
+        plugin = "recorder"
+        log_file = "{tmp_path / 'calls.jsonl'}"
+        edit = true
+        """)
+    out = tmp_path / "out"
+    result = oneshot(llmc_bin, tiny_checkpoint, recipe, out, test_plugin_dir, "--memory-budget", "1KB")
+    assert result.returncode == 1 and "memory budget" in result.stderr
+    assert_no_output(out)
+
+
+def test_corrupt_checkpoint_is_named(llmc_bin, tiny_checkpoint, test_plugin_dir, tmp_path):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text((tiny_checkpoint / "config.json").read_text())
+    data = (tiny_checkpoint / "model.safetensors").read_bytes()
+    (broken / "model.safetensors").write_bytes(data[: len(data) // 2])
+    recipe = write_recipe(tmp_path, f"""
+        [[modifier]]
+        plugin = "recorder"
+        log_file = "{tmp_path / 'calls.jsonl'}"
+        """)
+    result = oneshot(llmc_bin, broken, recipe, tmp_path / "out", test_plugin_dir)
+    assert result.returncode == 5, result.stderr
+    assert "model.safetensors" in result.stderr
+
+
+def test_sharded_output_with_index(llmc_bin, tiny_checkpoint, test_plugin_dir, tmp_path):
+    recipe = write_recipe(tmp_path, f"""
+        [[modifier]]
+        plugin = "recorder"
+        log_file = "{tmp_path / 'calls.jsonl'}"
+        """)
+    out = tmp_path / "out"
+    result = oneshot(llmc_bin, tiny_checkpoint, recipe, out, test_plugin_dir, "--max-shard-size", "64KB", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    index = json.loads((out / "model.safetensors.index.json").read_text())
+    shards = sorted(set(index["weight_map"].values()))
+    assert len(shards) > 1
+    merged = {}
+    for shard in shards:
+        merged.update(load_file(out / shard))
+    assert merged.keys() == load_file(tiny_checkpoint / "model.safetensors").keys()
+
+
+def test_plugin_path_from_environment(llmc_bin, test_plugin_dir):
+    env = dict(os.environ, LLMC_PLUGIN_PATH=str(test_plugin_dir))
+    result = run(llmc_bin, "plugins", env=env)
+    assert any(line.startswith("recorder ") for line in result.stdout.splitlines())

@@ -1,0 +1,53 @@
+// tools/llmc/main.cpp - `llmc <command> [options]`.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "llmc/plugin.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: llmc <command> [options]
+
+Compresses large language models with algorithm plugins driven by TOML recipes, and writes Hugging Face
+checkpoints.
+
+commands:
+  oneshot   apply a recipe to a checkpoint and write the compressed checkpoint
+  plugins   list the plugins found on the plugin search path
+
+Run `llmc <command> --help` for a command's options.
+
+exit codes:
+  0  success
+  1  the run failed (a plugin reported an error, I/O failed, the memory budget was exceeded)
+  2  bad command line
+  3  invalid recipe, or a plugin rejected its recipe keys
+  4  a plugin is missing, broken or ABI-incompatible
+  5  the input checkpoint is missing, corrupt or inconsistent
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  const std::string command = args.front();
+  args.erase(args.begin());
+  if (command == "-h" || command == "--help" || command == "help") {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (command == "--version") {
+    std::printf("llmc %s (plugin ABI %d.%d)\n", LLMC_VERSION, LLMC_ABI_MAJOR, LLMC_ABI_MINOR);
+    return 0;
+  }
+  if (command == "oneshot") return llmc::cli::run_oneshot_command(args);
+  if (command == "plugins") return llmc::cli::run_plugins_command(args);
+  std::fprintf(stderr, "llmc: unknown command '%s'\n\n%s", command.c_str(), kUsage);
+  return 2;
+}
