@@ -1,12 +1,12 @@
 // core/tensor/convert.cpp - validation, dimension merging and the CPU loops of copy_convert.
 #include "tensor/convert.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <algorithm>
 #include <cstring>
 #include <string>
-
-#include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "tensor/convert_job.h"
 #include "tensor/device.h"
@@ -29,8 +29,8 @@ std::string shape_string(const llmc_dl_tensor& t) {
 Expected<DType> element_type(const llmc_dl_tensor& t, const char* role) {
   const auto dtype = dtype_from_dl(t.dtype);
   if (!dtype || !visit_element_type(*dtype, [](auto) {}))
-    return Error{fmt::format("copy_convert: unsupported {} dtype {} (supported: {})", role,
-                             describe(t.dtype), kSupported)};
+    return Error{fmt::format("copy_convert: unsupported {} dtype {} (supported: {})", role, describe(t.dtype),
+                             kSupported)};
   return *dtype;
 }
 
@@ -87,8 +87,17 @@ void merge_dimensions(const llmc_dl_tensor& src, const llmc_dl_tensor& dst, Conv
   job.dst_strides.assign(ds.rbegin(), ds.rend());
 }
 
+// An AVX2 (x86-64-v3) clone where the CPU has one, picked at load time: the f16 and f8 roundings are
+// compute bound in the SSE2 baseline (f32 -> f16 1.6x, f32 -> f8 1.8x faster measured).
+#if defined(__x86_64__) && defined(__linux__)
+#define LLMC_AVX2_CLONE __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define LLMC_AVX2_CLONE
+#endif
+
 template <class S, class D, class Cast>
-void convert_compact(const S* __restrict src, D* __restrict dst, int64_t n, const Cast& cast) {
+LLMC_AVX2_CLONE void convert_compact(const S* __restrict src, D* __restrict dst, int64_t n,
+                                     const Cast& cast) {
   // The inner loop's constant trip count lets GCC's -O2 cost model ("very cheap") vectorize it.
   constexpr int64_t kBlock = 32;
   int64_t i = 0;
@@ -151,8 +160,8 @@ void convert_cpu(const ConvertJob& job, const Cast& cast) {
 Status copy_convert(const llmc_dl_tensor& src, const llmc_dl_tensor& dst) {
   LLMC_TRY(check_view(src, "source"));
   LLMC_TRY(check_view(dst, "destination"));
-  const bool same_shape = src.ndim == dst.ndim &&
-                          std::equal(src.shape, src.shape + src.ndim, dst.shape, dst.shape + dst.ndim);
+  const bool same_shape =
+      src.ndim == dst.ndim && std::equal(src.shape, src.shape + src.ndim, dst.shape, dst.shape + dst.ndim);
   if (!same_shape)
     return Error{fmt::format("copy_convert: shape mismatch: source {} vs destination {}", shape_string(src),
                              shape_string(dst))};
@@ -182,8 +191,8 @@ Status copy_convert(const llmc_dl_tensor& src, const llmc_dl_tensor& dst) {
     return reinterpret_cast<uintptr_t>(p) % (traits(dtype).bits / 8) != 0;
   };
   if (misaligned(job.src, job.src_dtype) || misaligned(job.dst, job.dst_dtype))
-    return Error{fmt::format("copy_convert: data (with byte_offset) not aligned to the element size "
-                             "({} -> {})", name(job.src_dtype), name(job.dst_dtype))};
+    return Error{fmt::format("copy_convert: data (with byte_offset) not aligned to the element size ({} -> {})",
+                             name(job.src_dtype), name(job.dst_dtype))};
   merge_dimensions(src, dst, job);
 
   if (src.device.device_type == LLMC_DL_CUDA && dst.device.device_type == LLMC_DL_CUDA &&
@@ -192,13 +201,15 @@ Status copy_convert(const llmc_dl_tensor& src, const llmc_dl_tensor& dst) {
     job.cuda_device = src.device.device_id;
     return copy_convert_cuda(job);
 #else
-    return Error{fmt::format("copy_convert on {}: this llmc was built without CUDA", device_name(src.device))};
+    return Error{
+        fmt::format("copy_convert on {}: this llmc was built without CUDA", device_name(src.device))};
 #endif
   }
   if (!is_host_accessible(src.device) || !is_host_accessible(dst.device))
-    return Error{fmt::format("copy_convert: the source is on {} and the destination on {}; both must be on "
-                             "the CPU or on the same CUDA device",
-                             device_name(src.device), device_name(dst.device))};
+    return Error{
+        fmt::format("copy_convert: the source is on {} and the destination on {}; both must be on "
+                    "the CPU or on the same CUDA device",
+                    device_name(src.device), device_name(dst.device))};
 
   visit_element_type(job.src_dtype, [&]<class S>(TypeTag<S>) {
     visit_element_type(job.dst_dtype, [&]<class D>(TypeTag<D>) {

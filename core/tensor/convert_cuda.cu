@@ -22,13 +22,15 @@ struct Layout {
 
 template <class S, class D>
 __global__ void convert_compact_kernel(const S* __restrict__ src, D* __restrict__ dst, int64_t n) {
-  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x)
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n;
+       i += int64_t{gridDim.x} * blockDim.x)
     dst[i] = element::cast<D>(src[i]);
 }
 
 template <class S, class D>
 __global__ void convert_strided_kernel(const S* src, D* dst, int64_t n, Layout layout) {
-  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x) {
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n;
+       i += int64_t{gridDim.x} * blockDim.x) {
     int64_t rest = i, src_offset = 0, dst_offset = 0;
     for (int dim = layout.ndim - 1; dim >= 0; --dim) {
       const int64_t index = rest % layout.shape[dim];
@@ -42,8 +44,9 @@ __global__ void convert_strided_kernel(const S* src, D* dst, int64_t n, Layout l
 
 Error cuda_error(const ConvertJob& job, cudaError_t error) {
   cudaGetLastError();
-  return Error{"copy_convert " + std::string(name(job.src_dtype)) + " -> " + std::string(name(job.dst_dtype)) +
-               " on cuda:" + std::to_string(job.cuda_device) + ": CUDA error: " + cudaGetErrorString(error)};
+  return Error{"copy_convert " + std::string(name(job.src_dtype)) + " -> " +
+               std::string(name(job.dst_dtype)) + " on cuda:" + std::to_string(job.cuda_device) +
+               ": CUDA error: " + cudaGetErrorString(error)};
 }
 
 }  // namespace

@@ -1,10 +1,10 @@
 // core/tensor/device.cpp
 #include "tensor/device.h"
 
+#include <fmt/format.h>
+
 #include <cstdlib>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "tensor/format_bytes.h"
 
@@ -59,8 +59,7 @@ Expected<void*> allocate_zeroed(llmc_dl_device device, uint64_t bytes) {
     // aligned_alloc wants a size that is a multiple of the alignment.
     const uint64_t rounded = (bytes + kCpuAlignment - 1) / kCpuAlignment * kCpuAlignment;
     void* data = rounded < bytes ? nullptr : std::aligned_alloc(kCpuAlignment, rounded);
-    if (data == nullptr)
-      return Error{fmt::format("out of host memory allocating {}", format_bytes(bytes))};
+    if (data == nullptr) return Error{fmt::format("out of host memory allocating {}", format_bytes(bytes))};
     std::memset(data, 0, bytes);
     return data;
   }

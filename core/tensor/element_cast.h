@@ -1,18 +1,21 @@
 // core/tensor/element_cast.h - one element converted between dtypes with torch's `copy_` semantics, for
-// the CPU loops and the CUDA kernels alike (no std library calls, so nvcc compiles it for the device).
+// the CPU loops and the CUDA kernels alike (C++17 and no library calls but memcpy: nvcc compiles it
+// for the device). tests/unit/tensor/convert_torch_test.cpp holds it to torch's bytes.
 //
 // Every conversion goes through the widest type of the source's kind (float, double or int64), then
 // narrows the way torch's CPU kernels do:
 //  - float results round to nearest even; a double or int64 headed for bf16/f16/f8 first rounds to
 //    float (torch casts through float, so double rounding is part of the contract);
 //  - f16 follows c10 (the same bits as x86 F16C: NaN keeps its sign and top payload bits, quieted);
-//    bf16 NaN is c10's 0x7FC0 (0xFFFF from f32/f64, see cast()); f8_e4m3fn follows c10's fp8e4m3fn_from_fp32_value, which in torch 2.14
-//    saturates finite overflow and infinities to +-448 and maps NaN to 0x7F with the sign;
+//    bf16 NaN is c10's 0x7FC0, but 0xFFFF from f32/f64 (see cast()); f8_e4m3fn follows c10's
+//    fp8e4m3fn_from_fp32_value, which in torch 2.14 saturates finite overflow and infinities to
+//    +-448 and maps NaN to 0x7F with the sign;
 //  - float -> integer truncates toward zero. Out of range and NaN are undefined in C++; we fix x86's
 //    cvtt* results, which torch's CPU copy shows: a target of up to 32 bits takes INT32_MIN from an
 //    out-of-range or NaN input and then wraps to its width (so 300.0 -> int8 gives 44, 1e10 -> 0);
 //    int64 takes INT64_MIN, and so does double -> uint8 before it wraps (torch's observed results);
-//  - integer -> narrower integer wraps (two's complement); anything -> bool is `!= 0` (NaN is true).
+//  - integer -> narrower integer wraps (two's complement); anything -> bool is `!= 0` (NaN is true);
+//  - same dtype: the bits, NaN payloads included.
 #pragma once
 
 #include <cstdint>
@@ -196,8 +199,8 @@ struct Narrow<int64_t> {
   LLMC_HOST_DEVICE static int64_t from(double w) { return truncate_to_i64(w); }
 };
 
-// int8, uint8, int16, int32: integers wrap; floats go through int32 (C++20 makes the wrap defined),
-// except double -> uint8, which torch's CPU kernel (as compiled) truncates through int64.
+// int8, uint8, int16, int32: integers wrap (modular, as GCC and nvcc define it); floats go through
+// int32, except double -> uint8, which torch's CPU kernel (as compiled) truncates through int64.
 template <class D>
 struct Narrow {
   LLMC_HOST_DEVICE static D from(int64_t w) { return static_cast<D>(w); }

@@ -1,9 +1,9 @@
 // core/tensor/memory_budget.cpp
 #include "tensor/memory_budget.h"
 
-#include <cassert>
-
 #include <fmt/format.h>
+
+#include <cassert>
 
 #include "tensor/format_bytes.h"
 
@@ -15,9 +15,10 @@ Status MemoryBudget::reserve(uint64_t bytes, std::string_view what) {
   do {
     next = used + bytes;
     if (limit_ != 0 && (next > limit_ || next < used))
-      return Error{fmt::format("memory budget of {} exceeded: allocating '{}' ({}) with {} in use; "
-                               "raise --memory-budget",
-                               format_bytes(limit_), what, format_bytes(bytes), format_bytes(used))};
+      return Error{
+          fmt::format("memory budget of {} exceeded: allocating '{}' ({}) with {} in use; "
+                      "raise --memory-budget",
+                      format_bytes(limit_), what, format_bytes(bytes), format_bytes(used))};
   } while (!in_use_.compare_exchange_weak(used, next, std::memory_order_relaxed));
   uint64_t peak = peak_.load(std::memory_order_relaxed);
   while (next > peak && !peak_.compare_exchange_weak(peak, next, std::memory_order_relaxed)) {

@@ -1,10 +1,10 @@
 // core/tensor/tensor.cpp
 #include "tensor/tensor.h"
 
-#include <utility>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+
+#include <utility>
 
 #include "tensor/memory_budget.h"
 
@@ -24,13 +24,14 @@ Expected<Tensor> Tensor::allocate(DType dtype, std::vector<int64_t> shape, llmc_
                              fmt::join(shape, ", "))};
   const auto nbytes = byte_size(dtype, static_cast<uint64_t>(numel));
   if (!nbytes)
-    return Error{fmt::format("cannot allocate a {} tensor of shape [{}]: its {} elements do not fill whole bytes",
-                             name(dtype), fmt::join(shape, ", "), numel)};
+    return Error{
+        fmt::format("cannot allocate a {} tensor of shape [{}]: its {} elements do not fill whole bytes",
+                    name(dtype), fmt::join(shape, ", "), numel)};
   if (device.device_type != LLMC_DL_CPU && device.device_type != LLMC_DL_CUDA)
     return Error{fmt::format("cannot allocate tensors on {}", device_name(device))};
   if (budget != nullptr)
-    LLMC_TRY(budget->reserve(*nbytes, fmt::format("{} [{}] on {}", name(dtype), fmt::join(shape, ", "),
-                                                  device_name(device))));
+    LLMC_TRY(budget->reserve(
+        *nbytes, fmt::format("{} [{}] on {}", name(dtype), fmt::join(shape, ", "), device_name(device))));
   auto data = allocate_zeroed(device, *nbytes);
   if (!data) {
     if (budget != nullptr) budget->release(*nbytes);

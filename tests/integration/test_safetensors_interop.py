@@ -13,8 +13,7 @@ from safetensors import safe_open
 @pytest.fixture(scope="session")
 def synth_bin(binary_dir):
     path = binary_dir / "bin" / "llmc-synth"
-    if not path.exists():
-        pytest.skip(f"{path} is not built")
+    assert path.exists(), f"{path} is not built"
     return path
 
 
@@ -82,8 +81,7 @@ def test_existing_output_needs_overwrite(synth_bin, tmp_path):
 
 def copy_peak_memory(binary_dir, source):
     test_model = binary_dir / "bin" / "test_model"
-    if not test_model.exists():
-        pytest.skip(f"{test_model} is not built")
+    assert test_model.exists(), f"{test_model} is not built"
     result = subprocess.run([str(test_model), "--gtest_filter=CopyMemoryTest.*"], capture_output=True, text=True,
                             env={**os.environ, "LLMC_COPY_SOURCE": str(source)})
     assert result.returncode == 0, result.stdout + result.stderr

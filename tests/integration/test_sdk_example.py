@@ -6,9 +6,8 @@ import shutil
 import subprocess
 
 import pytest
-
-torch = pytest.importorskip("torch")
-safetensors_torch = pytest.importorskip("safetensors.torch")
+import safetensors.torch as safetensors_torch
+import torch
 
 # The Linear weights of a Llama decoder layer; lm_head is ignored by the recipe, the rest is not Linear.
 LINEAR_WEIGHT = re.compile(r"model\.layers\.\d+\.(self_attn|mlp)\.[a-z_]+_proj\.weight")
@@ -32,11 +31,9 @@ def run(*command, **kwargs) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def prefix(binary_dir, llmc_bin, tmp_path_factory) -> pathlib.Path:
+def prefix(binary_dir, tmp_path_factory) -> pathlib.Path:
     """The build tree installed into a fresh prefix, without the stock copy of the example plugin (so
     that only the out-of-tree build can provide magnitude_prune)."""
-    if not llmc_bin.exists():
-        pytest.skip(f"the llmc CLI is not built ({llmc_bin})")
     prefix = tmp_path_factory.mktemp("prefix")
     run("cmake", "--install", binary_dir, "--prefix", prefix)
     for stock in prefix.glob("lib*/llmc/plugins/magnitude_prune.so"):
@@ -65,23 +62,6 @@ def plugin_dir(prefix, source_dir, tmp_path_factory) -> pathlib.Path:
     assert str(prefix) in compile_commands
     assert (build / "magnitude_prune.so").is_file()
     return build
-
-
-@pytest.fixture(scope="module")
-def model_dir(binary_dir, tmp_path_factory) -> pathlib.Path:
-    """A tiny Llama checkpoint: from llmc-synth when it is built, else from transformers."""
-    model = tmp_path_factory.mktemp("model")
-    synth = binary_dir / "bin" / "llmc-synth"
-    if synth.exists():
-        run(synth, "--preset", "tiny", "--output", model)
-        return model
-    transformers = pytest.importorskip("transformers")
-    torch.manual_seed(0)
-    config = transformers.LlamaConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                                      num_attention_heads=4, num_key_value_heads=2, vocab_size=256,
-                                      max_position_embeddings=128)
-    transformers.LlamaForCausalLM(config).to(torch.bfloat16).save_pretrained(model)
-    return model
 
 
 def load_tensors(directory: pathlib.Path) -> dict:
@@ -113,14 +93,14 @@ def test_installed_llmc_lists_the_out_of_tree_plugin(prefix, plugin_dir):
     assert "magnitude_prune.so" in lines[0], listing
 
 
-def test_installed_llmc_runs_the_out_of_tree_plugin(prefix, plugin_dir, model_dir, tmp_path):
+def test_installed_llmc_runs_the_out_of_tree_plugin(prefix, plugin_dir, tiny_checkpoint, tmp_path):
     recipe = tmp_path / "recipe.toml"
     recipe.write_text(RECIPE)
     output = tmp_path / "out"
-    run(prefix / "bin" / "llmc", "oneshot", "--model", model_dir, "--recipe", recipe, "--output", output,
+    run(prefix / "bin" / "llmc", "oneshot", "--model", tiny_checkpoint, "--recipe", recipe, "--output", output,
         "--plugin-path", plugin_dir)
 
-    before, after = load_tensors(model_dir), load_tensors(output)
+    before, after = load_tensors(tiny_checkpoint), load_tensors(output)
     assert sorted(after) == sorted(before)
     pruned = 0
     for name, original in before.items():

@@ -24,7 +24,8 @@
 
 #include "llmc/plugin.h"
 
-/// The LibTorch version this plugin compiles against, e.g. "2.14.0", for llmc_plugin_descriptor.torch_version.
+/// The LibTorch version this plugin compiles against, e.g. "2.14.0", for
+/// llmc_plugin_descriptor.torch_version.
 #define LLMC_TORCH_VERSION TORCH_VERSION
 
 namespace llmc::torch_bridge {

@@ -4,9 +4,8 @@
 //
 // A failing static_assert here means a change broke the ABI. Structs only grow at their end: append the
 // new field's offset and the new sizeof, and bump LLMC_ABI_MINOR; never edit an existing line.
-#include <gtest/gtest.h>
-
 #include <ATen/dlpack.h>
+#include <gtest/gtest.h>
 
 #include <cstddef>
 #include <type_traits>
@@ -133,8 +132,8 @@ static_assert(LLMC_ABI_MAJOR == 1);
 static_assert(LLMC_OK == 0 && LLMC_ERROR_INVALID_ARGUMENT == 1 && LLMC_ERROR_NOT_FOUND == 2 &&
               LLMC_ERROR_OUT_OF_MEMORY == 3 && LLMC_ERROR_UNSUPPORTED == 4 && LLMC_ERROR_NUMERICAL == 5 &&
               LLMC_ERROR_ABI_MISMATCH == 6 && LLMC_ERROR_INTERNAL == 7);
-static_assert(LLMC_OPTION_BOOL == 1 && LLMC_OPTION_INT == 2 && LLMC_OPTION_FLOAT == 3 && LLMC_OPTION_STRING == 4 &&
-              LLMC_OPTION_STRING_LIST == 5 && LLMC_OPTION_FLOAT_LIST == 6);
+static_assert(LLMC_OPTION_BOOL == 1 && LLMC_OPTION_INT == 2 && LLMC_OPTION_FLOAT == 3 &&
+              LLMC_OPTION_STRING == 4 && LLMC_OPTION_STRING_LIST == 5 && LLMC_OPTION_FLOAT_LIST == 6);
 static_assert(LLMC_MODULE_OTHER == 0 && LLMC_MODULE_LINEAR == 1 && LLMC_MODULE_EMBEDDING == 2 &&
               LLMC_MODULE_NORM == 3);
 static_assert(LLMC_ACCESS_READ == 1 && LLMC_ACCESS_WRITE == 2);
@@ -144,12 +143,12 @@ static_assert(LLMC_CAP_QUANTIZES == 1 && LLMC_CAP_EDITS_WEIGHTS == 2 && LLMC_CAP
 static_assert(LLMC_DL_FLAG_READ_ONLY == 1);
 
 // ---- against DLPack (ATen/dlpack.h), field by field -------------------------------------------------------
-#define LLMC_SAME_FIELD(ours, field, theirs, their_field)                                  \
-  static_assert(offsetof(ours, field) == offsetof(theirs, their_field) &&                  \
-                    sizeof(ours::field) == sizeof(theirs::their_field),                     \
+#define LLMC_SAME_FIELD(ours, field, theirs, their_field)                 \
+  static_assert(offsetof(ours, field) == offsetof(theirs, their_field) && \
+                    sizeof(ours::field) == sizeof(theirs::their_field),   \
                 #ours "." #field " differs from " #theirs "." #their_field)
-#define LLMC_SAME_SIZE(ours, theirs)                                                       \
-  static_assert(sizeof(ours) == sizeof(theirs) && alignof(ours) == alignof(theirs),        \
+#define LLMC_SAME_SIZE(ours, theirs)                                                \
+  static_assert(sizeof(ours) == sizeof(theirs) && alignof(ours) == alignof(theirs), \
                 #ours " differs from " #theirs " in size or alignment")
 
 static_assert(DLPACK_MAJOR_VERSION == 1, "llmc speaks DLPack 1.x");

@@ -1,8 +1,7 @@
 // tests/unit/abi/torch_bridge_test.cpp - llmc/torch.h: zero-copy views both ways, dtype mapping
 // against torch's own DLPack converter, byte_offset, strides, and torch's DLPack capsules read as ours.
-#include <gtest/gtest.h>
-
 #include <ATen/DLConvertor.h>
+#include <gtest/gtest.h>
 
 #include <cstring>
 #include <string>
@@ -18,8 +17,9 @@ using torch_bridge::as_view;
 
 llmc_dl_tensor cpu_view(void* data, llmc_dl_dtype dtype, std::vector<int64_t>& shape,
                         std::vector<int64_t>* strides = nullptr, uint64_t byte_offset = 0) {
-  return llmc_dl_tensor{data,         {LLMC_DL_CPU, 0}, static_cast<int32_t>(shape.size()), dtype,
-                        shape.data(), strides != nullptr ? strides->data() : nullptr, byte_offset};
+  return llmc_dl_tensor{data,       {LLMC_DL_CPU, 0}, static_cast<int32_t>(shape.size()),
+                        dtype,      shape.data(),     strides != nullptr ? strides->data() : nullptr,
+                        byte_offset};
 }
 
 TEST(TorchBridge, ViewIsZeroCopyAndWritable) {
@@ -48,8 +48,8 @@ TEST(TorchBridge, HonoursStridesAndByteOffset) {
   EXPECT_EQ(t.strides(), at::IntArrayRef({1, 4}));
   EXPECT_EQ(t[1][2].item<int32_t>(), 2 + 1 + 8);
   t.fill_(-5);
-  EXPECT_EQ(buffer[1], 1);   // before the view
-  EXPECT_EQ(buffer[2], -5);  // its first element
+  EXPECT_EQ(buffer[1], 1);    // before the view
+  EXPECT_EQ(buffer[2], -5);   // its first element
   EXPECT_EQ(buffer[13], -5);  // its last: 2 + 3 + 2 * 4
   EXPECT_EQ(buffer[14], 14);
 }
@@ -141,8 +141,9 @@ TEST(TorchBridge, TorchDlpackCapsuleReadsAsOurManagedTensor) {
 
 TEST(TorchBridge, VersionString) {
   const std::string version = LLMC_TORCH_VERSION;
-  EXPECT_EQ(version.rfind(std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + ".", 0),
-            0u)
+  EXPECT_EQ(
+      version.rfind(std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + ".", 0),
+      0u)
       << version;
 }
 

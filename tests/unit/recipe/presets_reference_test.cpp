@@ -180,7 +180,7 @@ void expect_kv_cache_schemes_match(const nlohmann::json& reference) {
 // One test, so that ctest (one process per test) starts the reference once.
 TEST(recipeReferenceSchemes, PresetsExplicitArgsAndKvCacheMatchTheReference) {
   const fs::path python = LLMC_PYTHON;
-  if (python.empty() || !fs::exists(python)) GTEST_SKIP() << "no reference Python (LLMC_PYTHON)";
+  ASSERT_TRUE(!python.empty() && fs::exists(python)) << "no reference Python (LLMC_PYTHON): run tools/setup.sh --reference";
   auto reference = run_reference(python);
   ASSERT_TRUE(reference) << reference.error().message;
   {

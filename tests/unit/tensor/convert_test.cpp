@@ -1,22 +1,25 @@
 // tests/unit/tensor/convert_test.cpp - copy_convert layouts (strides, byte_offset, scalars, empty
 // tensors) and its errors. Element semantics against torch: convert_torch_test.cpp.
+#include "tensor/convert.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <numeric>
 #include <vector>
 
-#include "tensor/convert.h"
 #include "tensor/device.h"
 #include "tensor/tensor.h"
 
 namespace llmc {
 namespace {
 
-llmc_dl_tensor view(void* data, DType dtype, std::vector<int64_t>& shape, std::vector<int64_t>* strides = nullptr,
-                    uint64_t byte_offset = 0, llmc_dl_device device = kCpu) {
-  return llmc_dl_tensor{data,         device, static_cast<int32_t>(shape.size()), to_dl(dtype), shape.data(),
-                        strides != nullptr ? strides->data() : nullptr, byte_offset};
+llmc_dl_tensor view(void* data, DType dtype, std::vector<int64_t>& shape,
+                    std::vector<int64_t>* strides = nullptr, uint64_t byte_offset = 0,
+                    llmc_dl_device device = kCpu) {
+  return llmc_dl_tensor{data,         device,       static_cast<int32_t>(shape.size()),
+                        to_dl(dtype), shape.data(), strides != nullptr ? strides->data() : nullptr,
+                        byte_offset};
 }
 
 uint16_t bf16_of(float f) {  // the values below are exact in bf16
@@ -62,8 +65,7 @@ TEST(Convert, MergesDimensionsOnlyWhereBothAreContiguous) {
                            view(dst.data(), DType::I64, shape, &dst_strides)));
   for (int i = 0; i < 3; ++i)
     for (int j = 0; j < 4; ++j)
-      for (int k = 0; k < 8; ++k)
-        EXPECT_EQ(dst[i * 64 + j * 8 + k], k < 5 ? src[i * 20 + j * 5 + k] : -1);
+      for (int k = 0; k < 8; ++k) EXPECT_EQ(dst[i * 64 + j * 8 + k], k < 5 ? src[i * 20 + j * 5 + k] : -1);
 }
 
 TEST(Convert, BroadcastSourceAndNegativeStride) {
@@ -76,7 +78,8 @@ TEST(Convert, BroadcastSourceAndNegativeStride) {
   std::vector<int8_t> src = {1, 2, 3, 4};
   std::vector<int64_t> four = {4}, reverse = {-1};
   std::vector<int16_t> out(4);
-  ASSERT_TRUE(copy_convert(view(src.data(), DType::I8, four, &reverse, 3), view(out.data(), DType::I16, four)));
+  ASSERT_TRUE(
+      copy_convert(view(src.data(), DType::I8, four, &reverse, 3), view(out.data(), DType::I16, four)));
   EXPECT_EQ(out, (std::vector<int16_t>{4, 3, 2, 1}));
 }
 
@@ -120,9 +123,10 @@ TEST(Convert, UnsupportedDTypesAreNamed) {
   std::vector<int64_t> shape = {4};
   Status status = copy_convert(view(a, DType::F8_E5M2, shape), view(b, DType::F32, shape));
   ASSERT_FALSE(status);
-  EXPECT_EQ(status.error().message,
-            "copy_convert: unsupported source dtype F8_E5M2 (supported: BOOL, U8, I8, I16, I32, I64, F16, BF16, "
-            "F32, F64, F8_E4M3)");
+  EXPECT_EQ(
+      status.error().message,
+      "copy_convert: unsupported source dtype F8_E5M2 (supported: BOOL, U8, I8, I16, I32, I64, F16, BF16, "
+      "F32, F64, F8_E4M3)");
   llmc_dl_tensor odd = view(b, DType::F32, shape);
   odd.dtype = llmc_dl_dtype{LLMC_DL_FLOAT, 32, 4};
   status = copy_convert(view(a, DType::U8, shape), odd);
@@ -153,7 +157,8 @@ TEST(Convert, MisalignedDataIsAnError) {
   alignas(8) uint8_t bytes[32] = {};
   float out[4];
   std::vector<int64_t> shape = {4};
-  const Status status = copy_convert(view(bytes, DType::F32, shape, nullptr, 2), view(out, DType::F32, shape));
+  const Status status =
+      copy_convert(view(bytes, DType::F32, shape, nullptr, 2), view(out, DType::F32, shape));
   ASSERT_FALSE(status);
   EXPECT_NE(status.error().message.find("not aligned"), std::string::npos) << status.error().message;
 }

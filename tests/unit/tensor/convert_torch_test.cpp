@@ -5,13 +5,12 @@
 // destination. (torch's strided copy can differ from its own contiguous one in NaN payloads: f32 -> bf16
 // NaN is 0xFFFF from its vectorized loop and 0x7FC0 from its scalar one; llmc writes the contiguous
 // result for every layout, so the strided case is held to the same bytes.)
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <string>
 #include <tuple>
-
-#include <fmt/format.h>
 
 #include "tensor/convert.h"
 #include "tensor/device.h"
@@ -20,9 +19,13 @@
 #include "tensor/torch_cases.h"
 
 namespace llmc {
+
+// Test names and messages show the dtype, not its byte.
+void PrintTo(DType dtype, std::ostream* out) { *out << name(dtype); }
+
 namespace {
 
-const DType kDTypes[] = {DType::BOOL, DType::U8,  DType::I8,  DType::I16, DType::I32,    DType::I64,
+const DType kDTypes[] = {DType::BOOL, DType::U8,   DType::I8,  DType::I16, DType::I32,    DType::I64,
                          DType::F16,  DType::BF16, DType::F32, DType::F64, DType::F8_E4M3};
 
 size_t element_size(DType dtype) { return traits(dtype).bits / 8; }
@@ -80,7 +83,8 @@ TEST_P(ConvertTorch, CompactMatchesTorch) {
   ASSERT_TRUE(out) << out.error().message;
   int64_t shape[] = {n_};
   ASSERT_TRUE(copy_convert(view_1d(input_.data(), src_, shape, nullptr, 0), out->dl_view()));
-  expect_matches(src_, input_.data(), dst_, expected_.data(), static_cast<const uint8_t*>(out->data()), n_, 1);
+  expect_matches(src_, input_.data(), dst_, expected_.data(), static_cast<const uint8_t*>(out->data()), n_,
+                 1);
 }
 
 // The same elements through the strided loops: the source every 2nd element, the destination every 3rd
@@ -89,7 +93,8 @@ TEST_P(ConvertTorch, StridedMatchesTorch) {
   const size_t in_size = element_size(src_), out_size = element_size(dst_);
   std::vector<uint64_t> in((2 * n_ * in_size + 7) / 8), out((3 * n_ * out_size + out_size + 7) / 8);
   auto* in_bytes = reinterpret_cast<uint8_t*>(in.data());
-  for (int64_t i = 0; i < n_; ++i) std::memcpy(in_bytes + 2 * i * in_size, input_.data() + i * in_size, in_size);
+  for (int64_t i = 0; i < n_; ++i)
+    std::memcpy(in_bytes + 2 * i * in_size, input_.data() + i * in_size, in_size);
   int64_t shape[] = {n_}, in_strides[] = {2}, out_strides[] = {3};
   ASSERT_TRUE(copy_convert(view_1d(in.data(), src_, shape, in_strides, 0),
                            view_1d(out.data(), dst_, shape, out_strides, out_size)));
@@ -129,7 +134,8 @@ TEST_P(ConvertTorch, CudaMatchesCpu) {
   EXPECT_EQ(std::memcmp(got.data(), cpu->data(), got.size()), 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(AllPairs, ConvertTorch, testing::Combine(testing::ValuesIn(kDTypes), testing::ValuesIn(kDTypes)),
+INSTANTIATE_TEST_SUITE_P(AllPairs, ConvertTorch,
+                         testing::Combine(testing::ValuesIn(kDTypes), testing::ValuesIn(kDTypes)),
                          [](const testing::TestParamInfo<ConvertTorch::ParamType>& info) {
                            return fmt::format("{}_to_{}", name(std::get<0>(info.param)),
                                               name(std::get<1>(info.param)));

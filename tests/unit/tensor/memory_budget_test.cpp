@@ -1,11 +1,12 @@
 // tests/unit/tensor/memory_budget_test.cpp - MemoryBudget accounting and messages, format_bytes.
+#include "tensor/memory_budget.h"
+
 #include <gtest/gtest.h>
 
 #include <thread>
 #include <vector>
 
 #include "tensor/format_bytes.h"
-#include "tensor/memory_budget.h"
 
 namespace llmc {
 namespace {

@@ -1,12 +1,13 @@
 // tests/unit/tensor/tensor_test.cpp - Tensor: allocation, alignment, zero fill, DLPack view, moves,
 // budget charging.
+#include "tensor/tensor.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <utility>
 
 #include "tensor/memory_budget.h"
-#include "tensor/tensor.h"
 
 namespace llmc {
 namespace {
