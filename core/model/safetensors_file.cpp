@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <tuple>
@@ -178,6 +179,13 @@ const TensorInfo* SafetensorsFile::find(std::string_view name) const {
 
 std::span<const std::byte> SafetensorsFile::data(const TensorInfo& info) const {
   return {base_ + info.offset, static_cast<size_t>(info.nbytes)};
+}
+
+void SafetensorsFile::release(const TensorInfo& info) const {
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto begin = (reinterpret_cast<uintptr_t>(base_) + info.offset + page - 1) / page * page;
+  const auto end = (reinterpret_cast<uintptr_t>(base_) + info.offset + info.nbytes) / page * page;
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 
 }  // namespace llmc::model

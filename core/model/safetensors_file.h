@@ -51,6 +51,9 @@ class SafetensorsFile {
   const TensorInfo* find(std::string_view name) const;
   /// The tensor's bytes in the mapping (pages are read on first touch).
   std::span<const std::byte> data(const TensorInfo& info) const;
+  /// Unmaps the pages that lie wholly inside the tensor's bytes from this process (they stay in the page
+  /// cache), so resident memory does not grow with every tensor read; a later data() reads them again.
+  void release(const TensorInfo& info) const;
   /// The "__metadata__" map (empty when absent).
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
 

@@ -31,6 +31,11 @@ LayerUnit::LayerUnit(const model::Checkpoint& checkpoint, std::vector<const mode
   }
 }
 
+LayerUnit::~LayerUnit() {
+  for (const auto& [name, slot] : slots_)
+    if (slot.read) slot.source->file->release(*slot.source->info);
+}
+
 bool LayerUnit::owns_module(std::string_view module) const {
   return std::any_of(modules_.begin(), modules_.end(), [&](const auto* m) { return m->name == module; });
 }
@@ -48,6 +53,7 @@ Expected<llmc_dl_tensor> LayerUnit::get(std::string_view module, std::string_vie
   auto slot = find_slot(module, tensor);
   if (!slot) return slot.error();
   Slot& s = **slot;
+  if (!s.owned) s.read = true;
   if (!s.owned && write) {
     const auto& info = *s.source->info;
     auto copy = Tensor::allocate(info.dtype, info.shape, llmc_dl_device{LLMC_DL_CPU, 0}, budget_);

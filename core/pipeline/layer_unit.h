@@ -22,6 +22,8 @@ class LayerUnit final : public plugin::LayerAccess {
  public:
   LayerUnit(const model::Checkpoint& checkpoint, std::vector<const model::ModuleEntry*> modules, int32_t index,
             std::string name, MemoryBudget* budget);
+  /// Unmaps the checkpoint pages this unit read, so resident memory stays at one unit.
+  ~LayerUnit() override;
 
   int32_t index() const override { return index_; }
   const std::string& name() const override { return name_; }
@@ -38,6 +40,7 @@ class LayerUnit final : public plugin::LayerAccess {
     std::optional<model::TensorRef> source;  // where it comes from in the checkpoint, if anywhere
     std::optional<Tensor> owned;             // the edited or added value
     std::vector<int64_t> shape;              // storage for views of `source`
+    bool read = false;                       // whether `source` pages were touched
   };
   Expected<Slot*> find_slot(std::string_view module, std::string_view tensor);
   bool owns_module(std::string_view module) const;

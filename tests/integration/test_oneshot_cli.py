@@ -56,7 +56,7 @@ def test_plugins_lists_good_ones_and_names_each_broken_file(llmc_bin, test_plugi
     result = run(llmc_bin, "plugins", "--plugin-path", test_plugin_dir, "--verbose")
     assert result.returncode == 4, result.stderr
     recorder = next(line for line in result.stdout.splitlines() if line.startswith("recorder "))
-    assert "1.0.0" in recorder and "abi 1.0" in recorder and "edits-weights" in recorder
+    assert "1.0.0" in recorder and "abi 1.0" in recorder and "quantizes,edits-weights" in recorder
     assert "recorder.so" in recorder
     assert "log_file (string, required)" in result.stdout
     assert "magnitude_prune" in result.stdout  # the stock plugin, from the install dir
@@ -283,3 +283,75 @@ def test_plugin_path_from_environment(llmc_bin, test_plugin_dir):
     env = dict(os.environ, LLMC_PLUGIN_PATH=str(test_plugin_dir))
     result = run(llmc_bin, "plugins", env=env)
     assert any(line.startswith("recorder ") for line in result.stdout.splitlines())
+
+
+def test_progress_is_drawn_on_a_terminal_and_not_in_logs(llmc_bin, tiny_checkpoint, test_plugin_dir, tmp_path):
+    import pty
+
+    recipe = write_recipe(tmp_path, f"""
+        [[modifier]]
+        plugin = "recorder"
+        log_file = "{tmp_path / 'calls.jsonl'}"
+        """)
+    master, slave = pty.openpty()
+    args = [str(llmc_bin), "oneshot", "--model", str(tiny_checkpoint), "--recipe", str(recipe), "--output",
+            str(tmp_path / "tty"), "--plugin-path", str(test_plugin_dir)]
+    process = subprocess.run(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave, timeout=60)
+    os.close(slave)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(master)
+    assert process.returncode == 0
+    assert b"\rcompress [" in drawn.replace(b"\x1b[K", b"") and b"5/5" in drawn
+
+    result = oneshot(llmc_bin, tiny_checkpoint, recipe, tmp_path / "piped", test_plugin_dir)
+    assert result.returncode == 0
+    assert "compress [" not in result.stderr and "\r" not in result.stderr
+    assert "wrote" in result.stderr  # the summary line is still there
+
+
+def test_non_uniform_recipe_groups_and_plugins(llmc_bin, tiny_checkpoint, test_plugin_dir, tmp_path):
+    log = tmp_path / "calls.jsonl"
+    recipe = write_recipe(tmp_path, f"""
+        [[modifier]]
+        plugin = "recorder"
+        log_file = "{log}"
+        ignore = ["lm_head"]
+          [[modifier.group]]
+          targets = ['re:.*self_attn\\.(q|k|v|o)_proj$']
+          scheme = "FP8_DYNAMIC"
+          [[modifier.group]]
+          targets = ['re:.*mlp\\.(gate|up|down)_proj$']
+          weights = {{ num_bits = 4, type = "int", symmetric = true, strategy = "group", group_size = 64 }}
+
+        [[modifier]]
+        plugin = "magnitude_prune"
+        targets = ["lm_head"]
+        mask_structure = "2:4"
+        """)
+    out = tmp_path / "out"
+    result = oneshot(llmc_bin, tiny_checkpoint, recipe, out, test_plugin_dir)
+    assert result.returncode == 0, result.stderr
+    modules = next(r for r in records(log) if r["event"] == "initialize")["modules"]
+    assert len(modules) == 14
+    for module in modules:
+        scheme = json.loads(module["scheme_json"])
+        if "self_attn" in module["name"]:
+            assert module["group_index"] == 0
+            assert scheme["format"] == "float-quantized"
+            assert scheme["weights"]["type"] == "float" and scheme["weights"]["strategy"] == "channel"
+            assert scheme["input_activations"]["dynamic"] is True
+        else:
+            assert module["group_index"] == 1
+            assert scheme["format"] == "pack-quantized"
+            assert scheme["weights"]["num_bits"] == 4 and scheme["weights"]["group_size"] == 64
+            assert scheme["input_activations"] is None
+    head = load_file(out / "model.safetensors")["lm_head.weight"].float().reshape(-1, 4)
+    assert ((head == 0).sum(dim=1) >= 2).all()

@@ -12,7 +12,8 @@
 //               and back), so tests can see edits reach the output
 //   set_tensor  compress sets "<module>.recorder_marker" = float32 [1] holding the layer index
 //   tag         a string put first in every line as "tag", to tell several modifiers apart in one log
-// Capabilities: LLMC_CAP_EDITS_WEIGHTS. No calibrate: a run with only the recorder is data-free.
+// Capabilities: LLMC_CAP_QUANTIZES (so recipes may give it schemes, which it records) and
+// LLMC_CAP_EDITS_WEIGHTS. No calibrate: a run with only the recorder is data-free.
 #include <llmc/plugin.hpp>
 
 #include <algorithm>
@@ -163,4 +164,4 @@ class Recorder {
 }  // namespace
 
 LLMC_CPP_PLUGIN(Recorder, recorder, "1.0.0", "test plugin: records every lifecycle call as JSON lines",
-                LLMC_CAP_EDITS_WEIGHTS, options)
+                LLMC_CAP_QUANTIZES | LLMC_CAP_EDITS_WEIGHTS, options)

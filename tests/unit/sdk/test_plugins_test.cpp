@@ -84,7 +84,7 @@ class SdkTestPlugins : public ::testing::Test {
 TEST_F(SdkTestPlugins, RecorderLogsEveryLifecycleCall) {
   ASSERT_EQ(create_recorder("", false, false), nullptr);
   EXPECT_STREQ(descriptor->name, "recorder");
-  EXPECT_EQ(descriptor->capabilities, LLMC_CAP_EDITS_WEIGHTS);
+  EXPECT_EQ(descriptor->capabilities, LLMC_CAP_QUANTIZES | LLMC_CAP_EDITS_WEIGHTS);
   EXPECT_EQ(descriptor->calibrate, nullptr);
   ASSERT_EQ(descriptor->option_count, 5u);
   EXPECT_EQ(descriptor->options[0].default_value, nullptr);  // log_file is required
