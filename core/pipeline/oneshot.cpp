@@ -159,6 +159,9 @@ OneshotResult run_oneshot(const OneshotOptions& options) {
   if (!recipe) return fail(ExitCode::recipe, recipe.error());
   std::vector<ModifierRun> runs;
   if (auto error = bind_plugins(*recipe, plugin::PluginSearchPath::standard(options.plugin_dirs), runs)) return *error;
+  const auto& calibration = recipe->calibration;
+  if (calibration.dataset || calibration.samples || calibration.max_seq_length || calibration.seed)
+    log::warning("{}: [calibration] is not used: no modifier of this recipe calibrates on data", recipe->file);
 
   auto checkpoint = model::Checkpoint::open(options.model);
   if (!checkpoint) return fail(ExitCode::model, checkpoint.error());

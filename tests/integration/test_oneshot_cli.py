@@ -355,3 +355,18 @@ def test_non_uniform_recipe_groups_and_plugins(llmc_bin, tiny_checkpoint, test_p
             assert scheme["input_activations"] is None
     head = load_file(out / "model.safetensors")["lm_head.weight"].float().reshape(-1, 4)
     assert ((head == 0).sum(dim=1) >= 2).all()
+
+
+def test_calibration_table_of_a_data_free_recipe_is_reported_unused(llmc_bin, tiny_checkpoint, test_plugin_dir,
+                                                                     tmp_path):
+    recipe = write_recipe(tmp_path, f"""
+        [calibration]
+        samples = 16
+
+        [[modifier]]
+        plugin = "recorder"
+        log_file = "{tmp_path / 'calls.jsonl'}"
+        """)
+    result = oneshot(llmc_bin, tiny_checkpoint, recipe, tmp_path / "out", test_plugin_dir)
+    assert result.returncode == 0, result.stderr
+    assert "[calibration] is not used" in result.stderr

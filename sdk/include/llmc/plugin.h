@@ -312,18 +312,27 @@ typedef struct llmc_plugin_descriptor {
   const char* torch_version; /* the LibTorch version it links (the loader checks it), or NULL */
 
   /* Makes an instance for one recipe modifier; recipe keys are readable through `ctx` from now on.
-   * `host` and `ctx` stay valid until destroy. Required. */
+   * `host` and `ctx` stay valid until destroy. Required.
+   * Threading: called from the host's main thread; instances of one plugin may be created for several
+   * modifiers, so the plugin keeps its state in `*out_self`, never in globals. */
   llmc_status* (*create)(const llmc_host_api* host, llmc_host_ctx* ctx, void** out_self);
-  /* Once, before any layer: every module the modifier resolved to, across the model. */
+  /* Once, before any layer: every module the modifier resolved to, across the model.
+   * Threading: main thread, after every modifier's create and before any layer. */
   llmc_status* (*initialize)(void* self, const llmc_module_list* modules);
-  /* Per layer and calibration batch, in batch order: activations of the modifier's modules. */
+  /* Per layer and calibration batch, in batch order: activations of the modifier's modules.
+   * Threading: never concurrent with another call on the same instance; batches of one layer may come
+   * from a host worker thread, one at a time. */
   llmc_status* (*calibrate)(void* self, llmc_layer* layer, const llmc_calibration_batch* batch);
   /* Per layer, after its calibration: compress the modifier's `modules` of `layer` (never empty).
-   * With LLMC_CAP_CONCURRENT_COMPRESS it may be called for different layers from several threads. */
+   * Threading: never concurrent with another call on the same instance, unless the plugin sets
+   * LLMC_CAP_CONCURRENT_COMPRESS: then compress may run for different layers on several threads at
+   * once (and must guard any state it shares across layers). */
   llmc_status* (*compress)(void* self, llmc_layer* layer, const llmc_module_list* modules);
-  /* Once, after the last layer: report, release statistics. */
+  /* Once, after the last layer: report, release statistics.
+   * Threading: main thread, after every compress has returned. */
   llmc_status* (*finalize)(void* self);
-  /* Frees the instance; accepts NULL; called even when an earlier callback failed. Required. */
+  /* Frees the instance; accepts NULL; called even when an earlier callback failed (but not when
+   * create failed: then there is no instance). Required. Threading: main thread, last call. */
   void (*destroy)(void* self);
 
   /* Append new fields here (and bump LLMC_ABI_MINOR). */
