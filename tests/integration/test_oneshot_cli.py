@@ -24,6 +24,15 @@ def write_recipe(tmp_path, text, name="recipe.toml"):
     return path
 
 
+def recorder_recipe(tmp_path, extra=""):
+    """A one-modifier recipe running the recorder, logging to tmp_path/calls.jsonl."""
+    return write_recipe(tmp_path, f"""
+        [[modifier]]
+        plugin = "recorder"
+        log_file = "{tmp_path / 'calls.jsonl'}"
+        {extra}""")
+
+
 def oneshot(llmc_bin, model, recipe, out, plugin_dir, *extra):
     return run(llmc_bin, "oneshot", "--model", model, "--recipe", recipe, "--output", out,
                "--plugin-path", plugin_dir, *extra)
@@ -144,12 +153,7 @@ def test_lifecycle_order_and_the_modules_each_modifier_sees(llmc_bin, tiny_check
 @pytest.mark.parametrize("callback", ["create", "initialize", "compress", "finalize"])
 def test_a_failing_callback_fails_the_run_and_leaves_no_output(llmc_bin, tiny_checkpoint, test_plugin_dir, tmp_path,
                                                                 callback):
-    recipe = write_recipe(tmp_path, f"""
-        [[modifier]]
-        plugin = "recorder"
-        log_file = "{tmp_path / 'calls.jsonl'}"
-        fail_in = "{callback}"
-        """)
+    recipe = recorder_recipe(tmp_path, f"fail_in = \"{callback}\"")
     out = tmp_path / "out"
     result = oneshot(llmc_bin, tiny_checkpoint, recipe, out, test_plugin_dir)
     assert result.returncode == (3 if callback == "create" else 1), result.stderr
@@ -183,12 +187,7 @@ def test_broken_plugins_in_a_recipe(llmc_bin, tiny_checkpoint, test_plugin_dir, 
 
 
 def test_recipe_errors_name_file_line_and_column(llmc_bin, tiny_checkpoint, test_plugin_dir, tmp_path):
-    recipe = write_recipe(tmp_path, f"""
-        [[modifier]]
-        plugin = "recorder"
-        log_file = "{tmp_path / 'calls.jsonl'}"
-        sparsity = 0.5
-        """)
+    recipe = recorder_recipe(tmp_path, "sparsity = 0.5")
     result = oneshot(llmc_bin, tiny_checkpoint, recipe, tmp_path / "out", test_plugin_dir)
     assert result.returncode == 3
     assert f"{recipe}:5:1" in result.stderr and "sparsity" in result.stderr
@@ -215,11 +214,7 @@ def test_recipe_errors_name_file_line_and_column(llmc_bin, tiny_checkpoint, test
 
 
 def test_existing_output_needs_overwrite(llmc_bin, tiny_checkpoint, test_plugin_dir, tmp_path):
-    recipe = write_recipe(tmp_path, f"""
-        [[modifier]]
-        plugin = "recorder"
-        log_file = "{tmp_path / 'calls.jsonl'}"
-        """)
+    recipe = recorder_recipe(tmp_path)
     out = tmp_path / "out"
     out.mkdir()
     (out / "keep.txt").write_text("old")
@@ -232,12 +227,7 @@ def test_existing_output_needs_overwrite(llmc_bin, tiny_checkpoint, test_plugin_
 
 
 def test_memory_budget_is_enforced(llmc_bin, tiny_checkpoint, test_plugin_dir, tmp_path):
-    recipe = write_recipe(tmp_path, f"""
-        [[modifier]]
-        plugin = "recorder"
-        log_file = "{tmp_path / 'calls.jsonl'}"
-        edit = true
-        """)
+    recipe = recorder_recipe(tmp_path, "edit = true")
     out = tmp_path / "out"
     result = oneshot(llmc_bin, tiny_checkpoint, recipe, out, test_plugin_dir, "--memory-budget", "1KB")
     assert result.returncode == 1 and "memory budget" in result.stderr
@@ -250,22 +240,14 @@ def test_corrupt_checkpoint_is_named(llmc_bin, tiny_checkpoint, test_plugin_dir,
     (broken / "config.json").write_text((tiny_checkpoint / "config.json").read_text())
     data = (tiny_checkpoint / "model.safetensors").read_bytes()
     (broken / "model.safetensors").write_bytes(data[: len(data) // 2])
-    recipe = write_recipe(tmp_path, f"""
-        [[modifier]]
-        plugin = "recorder"
-        log_file = "{tmp_path / 'calls.jsonl'}"
-        """)
+    recipe = recorder_recipe(tmp_path)
     result = oneshot(llmc_bin, broken, recipe, tmp_path / "out", test_plugin_dir)
     assert result.returncode == 5, result.stderr
     assert "model.safetensors" in result.stderr
 
 
 def test_sharded_output_with_index(llmc_bin, tiny_checkpoint, test_plugin_dir, tmp_path):
-    recipe = write_recipe(tmp_path, f"""
-        [[modifier]]
-        plugin = "recorder"
-        log_file = "{tmp_path / 'calls.jsonl'}"
-        """)
+    recipe = recorder_recipe(tmp_path)
     out = tmp_path / "out"
     result = oneshot(llmc_bin, tiny_checkpoint, recipe, out, test_plugin_dir, "--max-shard-size", "64KB", "--quiet")
     assert result.returncode == 0, result.stderr
@@ -288,11 +270,7 @@ def test_plugin_path_from_environment(llmc_bin, test_plugin_dir):
 def test_progress_is_drawn_on_a_terminal_and_not_in_logs(llmc_bin, tiny_checkpoint, test_plugin_dir, tmp_path):
     import pty
 
-    recipe = write_recipe(tmp_path, f"""
-        [[modifier]]
-        plugin = "recorder"
-        log_file = "{tmp_path / 'calls.jsonl'}"
-        """)
+    recipe = recorder_recipe(tmp_path)
     master, slave = pty.openpty()
     args = [str(llmc_bin), "oneshot", "--model", str(tiny_checkpoint), "--recipe", str(recipe), "--output",
             str(tmp_path / "tty"), "--plugin-path", str(test_plugin_dir)]

@@ -285,4 +285,11 @@ struct Modules {
   llmc_module_list list{};
 };
 
+// Takes a status returned by a callback: its code and message, then releases it.
+inline std::pair<std::int32_t, std::string> take(const llmc_host_api& api, llmc_status* status) {
+  std::pair<std::int32_t, std::string> result{api.status_code(status), api.status_message(status)};
+  api.status_release(status);
+  return result;
+}
+
 }  // namespace fake

@@ -63,11 +63,7 @@ class SdkTestPlugins : public ::testing::Test {
     return descriptor->create(&api, &ctx, &self);
   }
 
-  std::pair<std::int32_t, std::string> take(llmc_status* status) {
-    std::pair<std::int32_t, std::string> result{api.status_code(status), api.status_message(status)};
-    api.status_release(status);
-    return result;
-  }
+  std::pair<std::int32_t, std::string> take(llmc_status* status) { return fake::take(api, status); }
 
   llmc_host_api api = fake::make_api();
   llmc_host_ctx ctx;

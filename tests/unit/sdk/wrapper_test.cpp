@@ -102,12 +102,7 @@ class SdkWrapper : public ::testing::Test {
     EXPECT_EQ(ctx.live_tensors, 0) << "a tensor leaked";
   }
 
-  // Takes a status returned by a callback: its code and message, then releases it.
-  std::pair<std::int32_t, std::string> take(llmc_status* status) {
-    std::pair<std::int32_t, std::string> result{api.status_code(status), api.status_message(status)};
-    api.status_release(status);
-    return result;
-  }
+  std::pair<std::int32_t, std::string> take(llmc_status* status) { return fake::take(api, status); }
 
   llmc_host_api api = fake::make_api();
   llmc_host_ctx ctx;
