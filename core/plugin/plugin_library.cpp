@@ -2,6 +2,7 @@
 #include "plugin/plugin_library.h"
 
 #include <boost/dll/shared_library.hpp>
+#include <dlfcn.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -23,6 +24,17 @@ bool has_elf_header(const std::filesystem::path& path) {
   char magic[4] = {};
   in.read(magic, sizeof(magic));
   return in.gcount() == 4 && magic[0] == 0x7f && magic[1] == 'E' && magic[2] == 'L' && magic[3] == 'F';
+}
+
+// Boost.DLL keeps only an errno-like code; the dynamic loader's own words name the missing symbol or library.
+std::string loader_reason(const std::filesystem::path& path) {
+  void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (handle) {
+    ::dlclose(handle);
+    return "the dynamic loader refused it once and accepted it on a second try";
+  }
+  const char* reason = ::dlerror();
+  return reason ? reason : "unknown dynamic loader error";
 }
 
 std::string version_string(uint32_t major, uint32_t minor) { return fmt::format("{}.{}", major, minor); }
@@ -98,7 +110,7 @@ Expected<std::shared_ptr<PluginLibrary>> PluginLibrary::load(const std::filesyst
   auto library = std::make_unique<boost::dll::shared_library>();
   boost::dll::fs::error_code ec;
   library->load(path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
-  if (ec) return Error{fmt::format("plugin {}: cannot be loaded as a shared library: {}", file, ec.message())};
+  if (ec) return Error{fmt::format("plugin {}: cannot be loaded: {}", file, loader_reason(path))};
   if (!library->has(LLMC_PLUGIN_ENTRY_SYMBOL))
     return Error{fmt::format("plugin {}: is a shared library but exports no '{}' entry point "
                              "(was it built with LLMC_PLUGIN_DEFINE or llmc_add_plugin?)",

@@ -72,7 +72,8 @@ def test_plugins_lists_good_ones_and_names_each_broken_file(llmc_bin, test_plugi
     for stem, reason in [("broken_abi_major", "ABI 2.0"), ("broken_abi_minor", "ABI 1.1"),
                          ("broken_no_entry", "exports no 'llmc_plugin_entry'"),
                          ("broken_not_a_library", "not a shared library"),
-                         ("broken_null_create", "create/destroy"), ("broken_entry_refuses", "refused")]:
+                         ("broken_null_create", "create/destroy"), ("broken_entry_refuses", "refused"),
+                         ("broken_undefined_symbol", "undefined symbol: llmc_test_symbol_nobody_defines")]:
         line = next(line for line in result.stderr.splitlines() if f"{stem}.so" in line)
         assert reason in line, line
 

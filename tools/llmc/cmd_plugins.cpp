@@ -1,7 +1,9 @@
 // tools/llmc/cmd_plugins.cpp - `llmc plugins`: what is on the plugin search path, and what is broken there.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <iostream>
+#include <memory>
 
 #include "cli_options.h"
 #include "commands.h"
@@ -58,7 +60,7 @@ int run_plugins_command(const std::vector<std::string>& args) {
   const auto search = plugin::PluginSearchPath::standard(dirs);
   const bool verbose = vars.count("verbose") > 0;
   int broken = 0;
-  size_t listed = 0;
+  std::vector<std::shared_ptr<plugin::PluginLibrary>> loaded;
   for (const auto& path : search.list()) {
     auto library = plugin::PluginLibrary::load(path);
     if (!library) {
@@ -66,15 +68,24 @@ int run_plugins_command(const std::vector<std::string>& args) {
       ++broken;
       continue;
     }
-    const auto& d = (*library)->descriptor();
-    std::cout << fmt::format("{:<20} {:<10} abi {:<5} {:<24} {}\n", d.name, d.version, (*library)->abi_version(),
-                             plugin::describe_capabilities(d.capabilities), path.string());
+    loaded.push_back(std::move(*library));
+  }
+  size_t name_width = 4, version_width = 7;
+  for (const auto& library : loaded) {
+    name_width = std::max(name_width, library->name().size());
+    version_width = std::max(version_width, std::string_view(library->descriptor().version).size());
+  }
+  for (const auto& library : loaded) {
+    const auto& d = library->descriptor();
+    std::cout << fmt::format("{:<{}}  {:<{}}  abi {:<5} {:<24} {}\n", d.name, name_width, d.version, version_width,
+                             library->abi_version(), plugin::describe_capabilities(d.capabilities),
+                             library->path().string());
     if (verbose) {
       if (d.description) std::cout << "    " << d.description << "\n";
-      print_options((*library)->options());
+      print_options(library->options());
     }
-    ++listed;
   }
+  const size_t listed = loaded.size();
   if (listed == 0 && broken == 0) {
     std::cerr << "llmc: no plugins found; searched:\n";
     for (const auto& dir : search.dirs()) std::cerr << "  " << dir.string() << "\n";

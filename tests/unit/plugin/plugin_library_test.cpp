@@ -41,6 +41,12 @@ TEST(PluginLibrary, NotASharedLibrary) {
               AllOf(HasSubstr("broken_not_a_library.so"), HasSubstr("is not a shared library")));
 }
 
+TEST(PluginLibrary, UnresolvedSymbolIsNamedByTheLoader) {
+  EXPECT_THAT(load_error("broken_undefined_symbol"),
+              AllOf(HasSubstr("broken_undefined_symbol.so"), HasSubstr("cannot be loaded"),
+                    HasSubstr("llmc_test_symbol_nobody_defines")));
+}
+
 TEST(PluginLibrary, NoEntrySymbol) {
   EXPECT_THAT(load_error("broken_no_entry"),
               AllOf(HasSubstr("broken_no_entry.so"), HasSubstr("exports no 'llmc_plugin_entry'")));
