@@ -3,7 +3,7 @@
 #   tools/dev.sh main            set up, build, and run the main job on the default model
 #   tools/dev.sh test [--slow]   set up (with the Python reference stack), build, and run the tests
 #                                (the fast tier that CI runs; --slow runs the slow tier instead)
-#   tools/dev.sh build           set up and build only
+#   tools/dev.sh build           set up and build llmc, llmc-synth and the plugins (no tests)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build="${LLMC_BUILD_DIR:-$root/build}"
@@ -11,14 +11,15 @@ jobs=$(nproc)
 # ccache hits across checkouts in different directories (CI builds a fresh clone each time).
 export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=true
 
+# configure_and_build [TARGET]: the whole tree by default.
 configure_and_build() {
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build "$build" -j "$jobs"
+  cmake --build "$build" -j "$jobs" ${1:+--target "$1"}
 }
 
 main_job() {
   "$root/tools/setup.sh"
-  configure_and_build
+  configure_and_build llmc_product
   "$root/tools/main-job.sh" "$build"
 }
 
@@ -33,6 +34,6 @@ run_tests() {
 case "${1:-}" in
   main) main_job ;;
   test) shift; run_tests "$@" ;;
-  build) "$root/tools/setup.sh"; configure_and_build ;;
+  build) "$root/tools/setup.sh"; configure_and_build llmc_product ;;
   *) echo "usage: tools/dev.sh main | test [--slow] | build" >&2; exit 2 ;;
 esac
