@@ -3,8 +3,13 @@
 
 #include <fmt/format.h>
 
+#include <fmt/ranges.h>
+
 #include <algorithm>
 
+#include "format/tensor_dtype.h"
+#include "llmc/torch.h"
+#include "quant/observer.h"
 #include "tensor/convert.h"
 
 namespace llmc::pipeline {
@@ -20,6 +25,7 @@ LayerUnit::LayerUnit(const model::Checkpoint& checkpoint, std::vector<const mode
                      int32_t index, std::string name, MemoryBudget* budget)
     : checkpoint_(checkpoint), modules_(std::move(modules)), index_(index), name_(std::move(name)), budget_(budget) {
   for (const auto* module : modules_) {
+    module_names_.push_back(module->name);
     for (const auto& [suffix, tensor_name] : module->tensors) {
       auto ref = checkpoint_.find(tensor_name);
       Slot slot;
@@ -92,9 +98,92 @@ Status LayerUnit::set(std::string_view module, std::string_view tensor, const ll
   return Status::ok();
 }
 
-Status LayerUnit::write_to(model::SafetensorsWriter& writer) const {
+void LayerUnit::set_schemes(const SchemeMap* schemes) {
+  schemes_ = schemes;
+  fused_global_scales_.clear();  // a modifier's fused scales come from the weights as it sees them
+}
+
+Expected<at::Tensor> LayerUnit::weight_tensor(std::string_view module) {
+  auto view = get(module, "weight", false);
+  if (!view) return view.error();
+  return torch_bridge::as_tensor(*view);
+}
+
+Expected<std::optional<at::Tensor>> LayerUnit::fused_global_scale(std::string_view module,
+                                                                 const recipe::QuantArgs& args) {
+  const auto members = fusion_group(module, module_names_);
+  if (members.size() < 2) return std::optional<at::Tensor>();
+  if (auto it = fused_global_scales_.find(members.front()); it != fused_global_scales_.end())
+    return std::optional<at::Tensor>(it->second);
+  std::vector<at::Tensor> weights;
+  for (const auto& member : members) {
+    const auto scheme = schemes_->find(member);
+    auto recorded = scheme == schemes_->end() ? Expected<RecordedQuantization>(Error{"no scheme"})
+                                              : parse_scheme(*scheme->second);
+    if (!recorded || !recorded->scheme.weights || recorded->scheme.weights->strategy != recipe::Strategy::tensor_group)
+      return Error{fmt::format("{}: the fused layers {} share one global scale, so all must be quantized with the same "
+                               "tensor_group scheme; {} is not",
+                               module, fmt::join(members, ", "), member)};
+    auto weight = weight_tensor(member);
+    if (!weight) return weight.error();
+    weights.push_back(std::move(*weight));
+  }
+  auto global = quant::compute_fused_global_scale(weights, args);
+  if (!global) return Error{fmt::format("{}: {}", module, global.error().message)};
+  fused_global_scales_.emplace(members.front(), *global);
+  return std::optional<at::Tensor>(std::move(*global));
+}
+
+Status LayerUnit::quant_weight(std::string_view module, std::string_view observer) {
+  const auto scheme = schemes_ ? schemes_->find(module) : SchemeMap::const_iterator();
+  if (!schemes_ || scheme == schemes_->end())
+    return Error{fmt::format("quant_weight: {} has no quantization scheme in this modifier", module)};
+  auto recorded = parse_scheme(*scheme->second);
+  if (!recorded) return Error{fmt::format("{}: {}", module, recorded.error().message)};
+  if (!recorded->scheme.weights) return Status::ok();
+  recipe::QuantArgs& args = *recorded->scheme.weights;
+  if (!observer.empty()) args.observer = std::string(observer);
+  auto weight = weight_tensor(module);
+  if (!weight) return weight.error();
+  std::optional<at::Tensor> global;
+  if (args.strategy == recipe::Strategy::tensor_group) {
+    auto fused = fused_global_scale(module, args);
+    if (!fused) return fused.error();
+    global = std::move(*fused);
+  }
+  auto qparams = quant::compute_weight_qparams(*weight, args, global);
+  if (!qparams) return Error{fmt::format("{}: {}", module, qparams.error().message)};
+  recorded->weight_qparams = std::move(*qparams);
+  recorded->scheme_json = scheme->second;
+  quantized_.insert_or_assign(std::string(module), std::move(*recorded));
+  return Status::ok();
+}
+
+void LayerUnit::collect_quantized(std::map<std::string, const nlohmann::json*>& out) const {
+  for (const auto& [module, recorded] : quantized_) out[module] = recorded.scheme_json;
+}
+
+Status LayerUnit::write_quantized(model::SafetensorsWriter& writer, const std::string& module) {
+  auto weight = weight_tensor(module);
+  if (!weight) return weight.error();
+  auto tensors = quantized_tensors(module, *weight, quantized_.find(module)->second);
+  if (!tensors) return tensors.error();
+  for (const auto& named : *tensors) {
+    auto dtype = format::to_dtype(named.tensor.scalar_type());
+    if (!dtype) return Error{fmt::format("{}: {}", named.name, dtype.error().message)};
+    LLMC_TRY(writer.add(named.name, *dtype, named.tensor.sizes().vec(), format::tensor_bytes(named.tensor)));
+  }
+  return Status::ok();
+}
+
+Status LayerUnit::write_to(model::SafetensorsWriter& writer) {
   for (const auto& name : order_) {
     const Slot& slot = slots_.find(name)->second;
+    const std::string module = name.substr(0, name.rfind('.'));
+    if (name.ends_with(".weight") && quantized_.count(module)) {
+      LLMC_TRY(write_quantized(writer, module));
+      continue;
+    }
     if (slot.owned) {
       const Tensor& t = *slot.owned;
       LLMC_TRY(writer.add(name, t.dtype(), t.shape(),

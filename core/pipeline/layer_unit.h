@@ -10,10 +10,14 @@
 #include "model/checkpoint.h"
 #include "model/module_map.h"
 #include "model/safetensors_writer.h"
+#include "pipeline/weight_quantization.h"
 #include "plugin/host_api.h"
 #include "tensor/tensor.h"
 
 namespace llmc::pipeline {
+
+/// Module name -> the resolved QuantizationScheme JSON a modifier gives it.
+using SchemeMap = std::map<std::string, const nlohmann::json*, std::less<>>;
 
 /// Tensors are read lazily from the memory-mapped checkpoint, copied on first write access, and
 /// written out in checkpoint order followed by the tensors plugins added. Memory held: the edited
@@ -29,11 +33,18 @@ class LayerUnit final : public plugin::LayerAccess {
   const std::string& name() const override { return name_; }
   Expected<llmc_dl_tensor> get(std::string_view module, std::string_view tensor, bool write) override;
   Status set(std::string_view module, std::string_view tensor, const llmc_dl_tensor& value) override;
+  Status quant_weight(std::string_view module, std::string_view observer) override;
+
+  /// The schemes of the modifier about to compress this unit (nullptr: it sets none).
+  void set_schemes(const SchemeMap* schemes);
 
   const std::vector<const model::ModuleEntry*>& modules() const { return modules_; }
-  /// Writes every tensor of the unit: unchanged ones copied file to file, edited and added ones from memory.
-  Status write_to(model::SafetensorsWriter& writer) const;
+  /// Writes every tensor of the unit: unchanged ones copied file to file, edited and added ones from memory,
+  /// and the weights of quantized modules quantized and packed in their scheme's format.
+  Status write_to(model::SafetensorsWriter& writer);
   size_t tensor_count() const { return order_.size(); }
+  /// Adds the modules quantized in this unit, with their schemes, to `out`.
+  void collect_quantized(std::map<std::string, const nlohmann::json*>& out) const;
 
  private:
   struct Slot {
@@ -44,6 +55,9 @@ class LayerUnit final : public plugin::LayerAccess {
   };
   Expected<Slot*> find_slot(std::string_view module, std::string_view tensor);
   bool owns_module(std::string_view module) const;
+  Expected<at::Tensor> weight_tensor(std::string_view module);
+  Expected<std::optional<at::Tensor>> fused_global_scale(std::string_view module, const recipe::QuantArgs& args);
+  Status write_quantized(model::SafetensorsWriter& writer, const std::string& module);
 
   const model::Checkpoint& checkpoint_;
   std::vector<const model::ModuleEntry*> modules_;
@@ -52,6 +66,10 @@ class LayerUnit final : public plugin::LayerAccess {
   MemoryBudget* budget_;
   std::map<std::string, Slot, std::less<>> slots_;  // by full tensor name
   std::vector<std::string> order_;                  // output order
+  std::vector<std::string> module_names_;
+  const SchemeMap* schemes_ = nullptr;
+  std::map<std::string, RecordedQuantization, std::less<>> quantized_;  // by module name
+  std::map<std::string, at::Tensor, std::less<>> fused_global_scales_;  // by fusion group's first member
 };
 
 }  // namespace llmc::pipeline

@@ -13,6 +13,7 @@
 #include "model/output_directory.h"
 #include "model/safetensors_writer.h"
 #include "pipeline/layer_unit.h"
+#include "pipeline/quantization_plan.h"
 #include "pipeline/run_manifest.h"
 #include "plugin/plugin_instance.h"
 #include "plugin/plugin_library.h"
@@ -43,6 +44,7 @@ struct ModifierRun {
   std::vector<std::string> schemes;       // storage behind infos[i].scheme_json
   std::vector<llmc_module_info> infos;    // the resolved modules, in model order
   std::vector<size_t> module_indices;     // into the module map, parallel to infos
+  SchemeMap schemes_by_module;            // for quant_weight: module -> its scheme in this modifier
 };
 
 /// The modules processed together: one decoder layer, or one module outside the layers.
@@ -102,12 +104,17 @@ std::optional<RunError> bind_plugins(const recipe::Recipe& recipe, const plugin:
                       fmt::format("{}: {}: plugin '{}' calibrates on data (it has a calibrate callback), and this "
                                   "llmc runs data-free recipes only",
                                   modifier.location.str(), modifier.label(), modifier.plugin)};
-    runs.push_back(ModifierRun{&modifier, library, std::move(*options), nullptr, {}, {}, {}});
+    ModifierRun run;
+    run.modifier = &modifier;
+    run.library = library;
+    run.options = std::move(*options);
+    runs.push_back(std::move(run));
   }
   return std::nullopt;
 }
 
-std::optional<RunError> resolve_modules(const model::ModuleMap& map, std::vector<ModifierRun>& runs) {
+std::optional<RunError> resolve_modules(const model::ModuleMap& map, const model::Checkpoint& checkpoint,
+                                        std::vector<ModifierRun>& runs) {
   std::vector<recipe::ModuleRef> refs;
   refs.reserve(map.modules.size());
   for (const auto& module : map.modules) refs.push_back(recipe::ModuleRef{module.name, module.class_names});
@@ -133,7 +140,18 @@ std::optional<RunError> resolve_modules(const model::ModuleMap& map, std::vector
       info.scheme_json = run.schemes[i].empty() ? nullptr : run.schemes[i].c_str();
       run.infos.push_back(info);
       run.module_indices.push_back(match.module_index);
+      if (info.group_index >= 0) run.schemes_by_module[module.name] = &run.modifier->groups[info.group_index].scheme;
     }
+    if (!run.modifier->sets_quantization()) continue;
+    if (auto status = check_data_free(*run.modifier); !status) return fail(ExitCode::recipe, status.error());
+    std::vector<ClaimedModule> claimed;
+    for (size_t i = 0; i < run.infos.size(); ++i) {
+      const auto scheme = run.schemes_by_module.find(run.infos[i].name);
+      claimed.push_back({&map.modules[run.module_indices[i]],
+                         scheme == run.schemes_by_module.end() ? nullptr : scheme->second});
+    }
+    if (auto status = check_group_divisibility(*run.modifier, claimed, checkpoint); !status)
+      return fail(ExitCode::recipe, status.error());
   }
   return std::nullopt;
 }
@@ -166,7 +184,7 @@ OneshotResult run_oneshot(const OneshotOptions& options) {
   auto checkpoint = model::Checkpoint::open(options.model);
   if (!checkpoint) return fail(ExitCode::model, checkpoint.error());
   const model::ModuleMap map = model::build_module_map(*checkpoint);
-  if (auto error = resolve_modules(map, runs)) return *error;
+  if (auto error = resolve_modules(map, *checkpoint, runs)) return *error;
   events.emit({{"event", "start"}, {"model", options.model.string()}, {"recipe", options.recipe.string()},
                {"output", options.output.string()}, {"modules", map.modules.size()}});
 
@@ -192,6 +210,7 @@ OneshotResult run_oneshot(const OneshotOptions& options) {
   Progress progress(options.progress && stderr_is_terminal());
   progress.start("compress", units.size());
   RunSummary summary;
+  std::map<std::string, const nlohmann::json*> quantized;  // module -> the scheme it was quantized with
   for (size_t u = 0; u < units.size(); ++u) {
     const Unit& unit = units[u];
     std::vector<const model::ModuleEntry*> unit_modules;
@@ -205,6 +224,7 @@ OneshotResult run_oneshot(const OneshotOptions& options) {
       if (mine.empty() || !run.instance->has_compress()) continue;
       const auto step = Clock::now();
       const llmc_module_list list{sizeof(llmc_module_list), mine.size(), mine.data()};
+      layer.set_schemes(run.schemes_by_module.empty() ? nullptr : &run.schemes_by_module);
       if (auto status = run.instance->compress(layer, list); !status) {
         events.emit({{"event", "error"}, {"step", "compress"}, {"unit", unit.name}, {"message", status.error().message}});
         return fail(ExitCode::failure, status.error());
@@ -213,8 +233,10 @@ OneshotResult run_oneshot(const OneshotOptions& options) {
       events.emit({{"event", "compress"}, {"modifier", run.modifier->label()}, {"unit", unit.name},
                    {"layer", unit.index}, {"modules", module_names(mine)}, {"seconds", seconds_since(step)}});
     }
+    layer.set_schemes(nullptr);
     if (auto status = layer.write_to(writer); !status) return fail(ExitCode::failure, status.error());
     summary.tensors_written += layer.tensor_count();
+    layer.collect_quantized(quantized);
     progress.update(u + 1, unit.name);
   }
   progress.finish();
@@ -237,7 +259,11 @@ OneshotResult run_oneshot(const OneshotOptions& options) {
   manifest.recipe = options.recipe;
   manifest.seconds = seconds_since(started);
   manifest.summary = summary;
-  if (auto status = write_checkpoint_files(*checkpoint, *recipe, manifest, output->path()); !status)
+  nlohmann::json config = checkpoint->config();
+  auto quantization_config = build_quantization_config(map, quantized);
+  if (!quantization_config) return fail(ExitCode::failure, quantization_config.error());
+  if (!quantization_config->is_null()) config["quantization_config"] = std::move(*quantization_config);
+  if (auto status = write_checkpoint_files(*checkpoint, config, *recipe, manifest, output->path()); !status)
     return fail(ExitCode::failure, status.error());
   if (auto status = output->commit(); !status) return fail(ExitCode::failure, status.error());
   summary.seconds = seconds_since(started);

@@ -44,9 +44,10 @@ nlohmann::json manifest_json(const RunManifest& manifest) {
 
 }  // namespace
 
-Status write_checkpoint_files(const model::Checkpoint& checkpoint, const recipe::Recipe& recipe,
-                              const RunManifest& manifest, const std::filesystem::path& dir) {
-  LLMC_TRY(model::write_config(checkpoint.config(), dir));
+Status write_checkpoint_files(const model::Checkpoint& checkpoint, const nlohmann::json& config,
+                              const recipe::Recipe& recipe, const RunManifest& manifest,
+                              const std::filesystem::path& dir) {
+  LLMC_TRY(model::write_config(config, dir));
   LLMC_TRY(model::copy_auxiliary_files(checkpoint, dir));
   LLMC_TRY(write_text(dir / "recipe.toml", recipe.text));
   return write_text(dir / "llmc_manifest.json", manifest_json(manifest).dump(2) + "\n");

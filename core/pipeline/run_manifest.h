@@ -2,6 +2,8 @@
 // other auxiliary files, the recipe, and llmc_manifest.json (versions, plugins, timings).
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -29,8 +31,10 @@ struct RunManifest {
   double seconds = 0;
 };
 
-/// Writes config.json, the auxiliary files, recipe.toml and llmc_manifest.json into `dir`.
-Status write_checkpoint_files(const model::Checkpoint& checkpoint, const recipe::Recipe& recipe,
-                              const RunManifest& manifest, const std::filesystem::path& dir);
+/// Writes `config` as config.json, the checkpoint's auxiliary files, recipe.toml and llmc_manifest.json
+/// into `dir`.
+Status write_checkpoint_files(const model::Checkpoint& checkpoint, const nlohmann::json& config,
+                              const recipe::Recipe& recipe, const RunManifest& manifest,
+                              const std::filesystem::path& dir);
 
 }  // namespace llmc::pipeline

@@ -213,6 +213,15 @@ llmc_status* tensor_set(llmc_layer* layer, const char* module, const char* tenso
   });
 }
 
+llmc_status* quant_weight(llmc_layer* layer, const char* module, const char* observer) {
+  return guarded([&]() -> llmc_status* {
+    if (!layer || !module) return invalid("quant_weight: null argument");
+    if (auto status = layer->access->quant_weight(module, observer ? observer : ""); !status)
+      return make_status(LLMC_ERROR_UNSUPPORTED, status.error().message);
+    return nullptr;
+  });
+}
+
 int32_t layer_index(const llmc_layer* layer) { return layer ? layer->access->index() : -1; }
 const char* layer_name(const llmc_layer* layer) { return layer ? layer->access->name().c_str() : ""; }
 
@@ -271,6 +280,7 @@ const llmc_host_api& host_api() {
       .tensor_set = tensor_set,
       .layer_index = layer_index,
       .layer_name = layer_name,
+      .quant_weight = quant_weight,
   };
   return api;
 }

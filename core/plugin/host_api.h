@@ -31,6 +31,8 @@ class LayerAccess {
   virtual Expected<llmc_dl_tensor> get(std::string_view module, std::string_view tensor, bool write) = 0;
   /// Adds or replaces `module`.`tensor` with a copy of `value`.
   virtual Status set(std::string_view module, std::string_view tensor, const llmc_dl_tensor& value) = 0;
+  /// Computes and records `module`'s weight quantization parameters (observer "" = the scheme's).
+  virtual Status quant_weight(std::string_view module, std::string_view observer) = 0;
 };
 
 /// Makes a status for a plugin-facing function; the receiver owns it.

@@ -251,3 +251,94 @@ nlohmann::json to_json(const QuantArgs& args) {
 }
 
 }  // namespace llmc::recipe
+
+namespace llmc::recipe {
+namespace {
+
+// One key of a QuantizationArgs JSON object (compressed-tensors' field validators, as read_key does).
+Status read_json_key(const std::string& key, const nlohmann::json& value, QuantArgs& args) {
+  auto invalid = [&](std::string_view what) { return Error{fmt::format("key '{}' {}", key, what)}; };
+  auto expect = [&](bool ok, std::string_view type) -> Status {
+    if (ok) return Status::ok();
+    return invalid(fmt::format("must be {}, got {}", type, value.dump()));
+  };
+  if (key == "num_bits") {
+    LLMC_TRY(expect(value.is_number_integer() && value.get<int64_t>() > 0, "a positive integer"));
+    args.num_bits = value.get<int64_t>();
+  } else if (key == "type") {
+    LLMC_TRY(expect(value.is_string() && (lower(value.get<std::string>()) == "int" ||
+                                          lower(value.get<std::string>()) == "float"), "\"int\" or \"float\""));
+    args.type = lower(value.get<std::string>()) == "int" ? QuantType::int_ : QuantType::float_;
+  } else if (key == "symmetric") {
+    LLMC_TRY(expect(value.is_boolean(), "a boolean"));
+    args.symmetric = value.get<bool>();
+  } else if (key == "group_size") {
+    if (value.is_null()) { args.group_size.reset(); return Status::ok(); }
+    LLMC_TRY(expect(value.is_number_integer() && value.get<int64_t>() >= -1, "null or an integer >= -1"));
+    args.group_size = value.get<int64_t>();
+  } else if (key == "strategy") {
+    if (value.is_null()) { args.strategy.reset(); return Status::ok(); }
+    const auto strategy = value.is_string() ? parse_strategy(lower(value.get<std::string>())) : std::nullopt;
+    LLMC_TRY(expect(strategy.has_value(), fmt::format("null or one of {}", join(kStrategyNames))));
+    args.strategy = strategy;
+  } else if (key == "block_structure") {
+    if (value.is_null()) { args.block_structure.reset(); return Status::ok(); }
+    std::vector<int64_t> dims;
+    if (value.is_string()) {
+      const std::string spec = value.get<std::string>();
+      const size_t x = spec.find('x');
+      const std::string rows = spec.substr(0, x), cols = x == std::string::npos ? "" : spec.substr(x + 1);
+      try {
+        size_t used_rows = 0, used_cols = 0;
+        dims = {std::stoll(rows, &used_rows), std::stoll(cols, &used_cols)};
+        if (used_rows != rows.size() || used_cols != cols.size()) dims.clear();
+      } catch (const std::exception&) {
+        dims.clear();
+      }
+    } else if (value.is_array()) {
+      for (const auto& element : value) {
+        if (!element.is_number_integer()) { dims.clear(); break; }
+        dims.push_back(element.get<int64_t>());
+      }
+    }
+    LLMC_TRY(expect(dims.size() == 2 && dims[0] > 0 && dims[1] > 0, "a list of two positive integers [rows, cols]"));
+    args.block_structure = std::array<int64_t, 2>{dims[0], dims[1]};
+  } else if (key == "dynamic") {
+    const bool local = value.is_string() && lower(value.get<std::string>()) == "local";
+    LLMC_TRY(expect(value.is_boolean() || local, "true, false or \"local\""));
+    args.dynamic = local ? Dynamic::local : value.get<bool>() ? Dynamic::on : Dynamic::off;
+  } else if (key == "actorder") {
+    if (value.is_null() || (value.is_boolean() && !value.get<bool>())) { args.actorder.reset(); return Status::ok(); }
+    const bool ok = value.is_string() && (value.get<std::string>() == "weight" || value.get<std::string>() == "static");
+    LLMC_TRY(expect(ok, "\"weight\" (alias \"static\"), false or null (compressed-tensors removed \"group\")"));
+    args.actorder = value.get<std::string>();
+  } else if (key == "scale_dtype" || key == "zp_dtype") {
+    auto& field = key == "scale_dtype" ? args.scale_dtype : args.zp_dtype;
+    if (value.is_null()) { field.reset(); return Status::ok(); }
+    const auto dtype = value.is_string() ? canonical_torch_dtype(value.get<std::string>()) : std::nullopt;
+    LLMC_TRY(expect(dtype.has_value(), "null or a torch dtype name"));
+    field = std::string(*dtype);
+  } else if (key == "observer") {
+    if (value.is_null()) { args.observer.reset(); return Status::ok(); }
+    LLMC_TRY(expect(value.is_string(), "null or a string"));
+    args.observer = value.get<std::string>();
+  } else if (key == "observer_kwargs") {
+    LLMC_TRY(expect(value.is_object(), "an object"));
+    args.observer_kwargs = value;
+  } else {
+    return Error{fmt::format("unknown key '{}'; valid: {}", key, join(kArgsKeys))};
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Expected<QuantArgs> quant_args_from_json(const nlohmann::json& json) {
+  if (!json.is_object()) return Error{fmt::format("QuantizationArgs must be an object, got {}", json.dump())};
+  QuantArgs args;
+  for (const auto& [key, value] : json.items()) LLMC_TRY(read_json_key(key, value, args));
+  LLMC_TRY(finalize_quant_args(args));
+  return args;
+}
+
+}  // namespace llmc::recipe

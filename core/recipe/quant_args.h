@@ -57,4 +57,9 @@ void apply_default_observer(QuantArgs& args, ArgsRole role);
 /// CT's model_dump: every field, `zp_dtype` null when symmetric.
 nlohmann::json to_json(const QuantArgs& args);
 
+/// The inverse of to_json: a QuantizationArgs object as CT dumps or reads it (absent keys take CT's
+/// defaults, the same spellings parse_quant_args accepts), then finalize_quant_args. Unknown keys and
+/// wrong types are errors.
+Expected<QuantArgs> quant_args_from_json(const nlohmann::json& json);
+
 }  // namespace llmc::recipe

@@ -8,6 +8,18 @@ SOURCE_DIR = pathlib.Path(os.environ.get("LLMC_SOURCE_DIR", pathlib.Path(__file_
 BINARY_DIR = pathlib.Path(os.environ.get("LLMC_BINARY_DIR", SOURCE_DIR / "build"))
 
 
+def _abi_version():
+    import re
+    header = (SOURCE_DIR / "sdk" / "include" / "llmc" / "plugin.h").read_text()
+    major = int(re.search(r"#define LLMC_ABI_MAJOR (\d+)", header).group(1))
+    minor = int(re.search(r"#define LLMC_ABI_MINOR (\d+)", header).group(1))
+    return major, minor
+
+
+ABI_MAJOR, ABI_MINOR = _abi_version()
+HOST_ABI = f"{ABI_MAJOR}.{ABI_MINOR}"
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: the slow tier (tools/dev.sh test --slow), not run in CI")
 

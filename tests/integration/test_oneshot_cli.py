@@ -8,6 +8,7 @@ import textwrap
 
 import pytest
 import torch
+from conftest import ABI_MAJOR, ABI_MINOR, HOST_ABI
 from safetensors.torch import load_file
 
 LINEARS = ["mlp.down_proj", "mlp.gate_proj", "mlp.up_proj", "self_attn.k_proj", "self_attn.o_proj",
@@ -65,11 +66,12 @@ def test_plugins_lists_good_ones_and_names_each_broken_file(llmc_bin, test_plugi
     result = run(llmc_bin, "plugins", "--plugin-path", test_plugin_dir, "--verbose")
     assert result.returncode == 4, result.stderr
     recorder = next(line for line in result.stdout.splitlines() if line.startswith("recorder "))
-    assert "1.0.0" in recorder and "abi 1.0" in recorder and "quantizes,edits-weights" in recorder
+    assert "1.0.0" in recorder and f"abi {HOST_ABI}" in recorder and "quantizes,edits-weights" in recorder
     assert "recorder.so" in recorder
     assert "log_file (string, required)" in result.stdout
     assert "magnitude_prune" in result.stdout  # the stock plugin, from the install dir
-    for stem, reason in [("broken_abi_major", "ABI 2.0"), ("broken_abi_minor", "ABI 1.1"),
+    for stem, reason in [("broken_abi_major", f"ABI {ABI_MAJOR + 1}.{ABI_MINOR}"),
+                         ("broken_abi_minor", f"ABI {ABI_MAJOR}.{ABI_MINOR + 1}"),
                          ("broken_no_entry", "exports no 'llmc_plugin_entry'"),
                          ("broken_not_a_library", "not a shared library"),
                          ("broken_null_create", "create/destroy"), ("broken_entry_refuses", "refused"),
@@ -170,7 +172,7 @@ def test_a_failing_callback_fails_the_run_and_leaves_no_output(llmc_bin, tiny_ch
 
 @pytest.mark.parametrize("plugin,code,message", [
     ("no_such_plugin", 4, "plugin 'no_such_plugin' not found"),
-    ("broken_abi_major", 4, "ABI 2.0"),
+    ("broken_abi_major", 4, f"ABI {ABI_MAJOR + 1}.{ABI_MINOR}"),
     ("broken_not_a_library", 4, "not a shared library"),
     ("broken_failing_compress", 1, "cholesky failed on purpose"),
     ("broken_throwing_compress", 1, "threw a C++ exception across the C ABI"),

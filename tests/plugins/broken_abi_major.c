@@ -18,7 +18,7 @@ static void abi_major_destroy(void* self) { (void)self; }
 static const llmc_plugin_descriptor descriptor = {
     .struct_size = sizeof(llmc_plugin_descriptor),
     .abi_major = LLMC_ABI_MAJOR + 1,
-    .abi_minor = 0,
+    .abi_minor = LLMC_ABI_MINOR,
     .name = "broken_abi_major",
     .version = "1.0.0",
     .description = "test plugin: descriptor claims the next ABI major",

@@ -9,7 +9,7 @@ if(NOT LLMC_TORCH_SITE_PACKAGES)
     OUTPUT_VARIABLE _llmc_torch_out RESULT_VARIABLE _llmc_torch_rc OUTPUT_STRIP_TRAILING_WHITESPACE)
   if(NOT _llmc_torch_rc EQUAL 0)
     message(FATAL_ERROR "LibTorch not found with ${LLMC_PYTHON}: run tools/setup.sh (it installs the torch "
-                        "wheel into .venv), or configure with -DLLMC_WITH_TORCH=OFF")
+                        "wheel into .venv)")
   endif()
   string(REPLACE "\n" ";" _llmc_torch_out "${_llmc_torch_out}")
   list(GET _llmc_torch_out 0 _prefix)

@@ -37,7 +37,7 @@
 #include <stdint.h>
 
 #define LLMC_ABI_MAJOR 1 /* bumped only by a breaking change (never by additions) */
-#define LLMC_ABI_MINOR 0 /* bumped by every addition at the end of a struct or table */
+#define LLMC_ABI_MINOR 1 /* bumped by every addition at the end of a struct or table */
 
 #if defined(_WIN32)
 #define LLMC_PLUGIN_VISIBLE __declspec(dllexport)
@@ -284,7 +284,19 @@ typedef struct llmc_host_api {
   int32_t (*layer_index)(const llmc_layer* layer);
   const char* (*layer_name)(const llmc_layer* layer);
 
-  /* Append new functions here (and bump LLMC_ABI_MINOR): quantization services, module forward. */
+  /* --- ABI 1.1: quantization services. A module's scheme is the one the recipe resolved for it
+   * (llmc_module_info.scheme_json); the math is the host's one implementation of compressed-tensors'. */
+
+  /* Observes `module`'s current weight with its scheme's weight observer (or `observer`, e.g. "mse",
+   * when not NULL), computes the quantization parameters (scale, zero point, global scale) and records
+   * them; when the host writes the layer it quantizes the weight with them and packs it in the scheme's
+   * format. Tensor-group schemes (NVFP4) share one global scale among the module's fused siblings in
+   * the layer (q/k/v, gate/up), as the reference does. A module whose scheme quantizes no weight
+   * (e.g. UNQUANTIZED) records nothing; a module without a scheme is LLMC_ERROR_UNSUPPORTED. Called
+   * only from within the callback that received `layer`. */
+  llmc_status* (*quant_weight)(llmc_layer* layer, const char* module, const char* observer);
+
+  /* Append new functions here (and bump LLMC_ABI_MINOR). */
 } llmc_host_api;
 
 /* ------------------------------------------------------------------------------------------------

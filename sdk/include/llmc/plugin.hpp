@@ -521,6 +521,13 @@ class Layer {
     detail::check(*host_, host_->tensor_set(raw_, module_z.c_str(), tensor_z.c_str(), &value.raw()));
   }
 
+  // Computes and records `module`'s weight quantization parameters with its scheme (ABI 1.1); an
+  // empty `observer` keeps the scheme's observer. The host quantizes and packs the weight on write.
+  void quant_weight(std::string_view module, std::string_view observer = {}) const {
+    const std::string module_z(module), observer_z(observer);
+    detail::check(*host_, host_->quant_weight(raw_, module_z.c_str(), observer.empty() ? nullptr : observer_z.c_str()));
+  }
+
   // The host's function table and the C handle, for calls the wrapper does not cover.
   const llmc_host_api& host() const noexcept { return *host_; }
   llmc_layer* raw() const noexcept { return raw_; }

@@ -83,7 +83,7 @@ LLMC_FREEZE(llmc_calibration_batch, count, 16);
 LLMC_FREEZE(llmc_calibration_batch, items, 24);
 
 // ---- the host function table ---------------------------------------------------------------------------
-static_assert(sizeof(llmc_host_api) == 168);
+static_assert(sizeof(llmc_host_api) == 176);
 LLMC_FREEZE(llmc_host_api, struct_size, 0);
 LLMC_FREEZE(llmc_host_api, abi_major, 4);
 LLMC_FREEZE(llmc_host_api, abi_minor, 6);
@@ -107,6 +107,7 @@ LLMC_FREEZE(llmc_host_api, tensor_get, 136);
 LLMC_FREEZE(llmc_host_api, tensor_set, 144);
 LLMC_FREEZE(llmc_host_api, layer_index, 152);
 LLMC_FREEZE(llmc_host_api, layer_name, 160);
+LLMC_FREEZE(llmc_host_api, quant_weight, 168);  // ABI 1.1
 
 // ---- the plugin descriptor ------------------------------------------------------------------------------
 static_assert(sizeof(llmc_plugin_descriptor) == 112);

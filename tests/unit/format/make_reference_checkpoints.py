@@ -6,8 +6,8 @@ usage: make_reference_checkpoints.py OUT_DIR
 OUT_DIR/base/          the unquantized model.
 OUT_DIR/<case>/        a tiny random LlamaForCausalLM (bf16) quantized data-free by LLM Compressor's
                        QuantizationModifier (oneshot without data), saved with save_compressed=True.
-OUT_DIR/cases.json     {case: {"groups": [{"targets", "scheme" (as written)}...], "ignore": [...]}}: what
-                       the recipe asked for, so the C++ side can rebuild quantization_config from it.
+OUT_DIR/cases.json     {"modules": [[name, class name], ...] (named_modules() of the model, in order),
+                        "cases": {case: llmc TOML recipe text equivalent to the case's QuantizationModifier}}
 OUT_DIR/packing.safetensors
                        CT's own packers on random values: int_<nb>_<rows>x<cols> (int8 input) ->
                        ..._packed_d<dim> (int32, packed along dim); fp4_<rows>x<cols> (float32 E2M1 grid values, with -0) ->
@@ -53,11 +53,14 @@ CASES = {
     "fp8_block": {"targets": ["Linear"], "scheme": "FP8_BLOCK"},
     "nvfp4a16": {"targets": ["Linear"], "scheme": "NVFP4A16"},
     "mxfp4a16": {"targets": ["Linear"], "scheme": "MXFP4A16"},
-    # two formats: attention FP8 dynamic, MLP int4 asymmetric group 32
+    # two formats: MLP int4 asymmetric group 32, attention FP8 dynamic (the reference numbers the groups in
+    # module order, so the attention group becomes group_0)
     "mixed": {"config_groups": {
-        "group_0": {"targets": [ATTN], "weights": {"num_bits": 8, "type": "float", "strategy": "channel"},
-                    "input_activations": {"num_bits": 8, "type": "float", "strategy": "token", "dynamic": True}},
-        "group_1": {"targets": [MLP], "weights": INT4_ASYM_G32}}},
+        "group_0": {"targets": [MLP], "weights": INT4_ASYM_G32},
+        "group_1": {"targets": [ATTN], "weights": {"num_bits": 8, "type": "float", "strategy": "channel"},
+                    "input_activations": {"num_bits": 8, "type": "float", "strategy": "token", "dynamic": True}}}},
+    # only the MLP: the reference's ignore list names every attention projection too
+    "mlp_only": {"targets": [MLP], "scheme": "W4A16"},
     # one format, three groups of odd widths: dense cross-word packing, packed zero points along dim 0,
     # and an unpacked tensor-strategy zero point
     "odd_bits": {"config_groups": {
@@ -81,7 +84,28 @@ def save_tiny_llama(path: str) -> None:
     model.save_pretrained(path)
 
 
-def make_case(name: str, kwargs: dict, out_dir: str) -> dict:
+def toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, str)):
+        return json.dumps(value)  # JSON string escapes are valid in TOML basic strings
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(item) for item in value) + "]"
+    return "{ " + ", ".join(f"{key} = {toml_value(item)}" for key, item in value.items()) + " }"
+
+
+def llmc_recipe(kwargs: dict) -> str:
+    lines = ["[[modifier]]", 'plugin = "rtn"', 'ignore = ["lm_head"]']
+    if "scheme" in kwargs:
+        lines += [f"targets = {toml_value(kwargs['targets'])}", f"scheme = {toml_value(kwargs['scheme'])}"]
+    else:
+        for group in kwargs["config_groups"].values():
+            lines.append("  [[modifier.group]]")
+            lines += [f"  {key} = {toml_value(value)}" for key, value in group.items()]
+    return "\n".join(lines) + "\n"
+
+
+def make_case(name: str, kwargs: dict, out_dir: str) -> None:
     from llmcompressor import oneshot
     from llmcompressor.modifiers.quantization import QuantizationModifier
     from transformers import LlamaForCausalLM
@@ -90,11 +114,6 @@ def make_case(name: str, kwargs: dict, out_dir: str) -> dict:
     model = LlamaForCausalLM.from_pretrained(os.path.join(out_dir, "base"), dtype=torch.bfloat16)
     oneshot(model=model, recipe=QuantizationModifier(ignore=["lm_head"], **kwargs))
     model.save_pretrained(os.path.join(out_dir, name), save_compressed=True)
-    if "scheme" in kwargs:
-        groups = [{"targets": kwargs["targets"], "scheme": kwargs["scheme"]}]
-    else:
-        groups = [dict(group) for group in kwargs["config_groups"].values()]
-    return {"groups": groups, "ignore": ["lm_head"]}
 
 
 def packing_vectors() -> dict:
@@ -126,9 +145,15 @@ def main() -> None:
     os.makedirs(out_dir, exist_ok=True)
     save_file(packing_vectors(), os.path.join(out_dir, "packing.safetensors"), metadata={"format": "pt"})
     save_tiny_llama(os.path.join(out_dir, "base"))
-    cases = {name: make_case(name, kwargs, out_dir) for name, kwargs in CASES.items()}
+    for name, kwargs in CASES.items():
+        make_case(name, kwargs, out_dir)
+    from transformers import LlamaForCausalLM
+
+    model = LlamaForCausalLM.from_pretrained(os.path.join(out_dir, "base"))
+    modules = [[name, type(module).__name__] for name, module in model.named_modules() if name]
+    cases = {name: llmc_recipe(kwargs) for name, kwargs in CASES.items()}
     with open(os.path.join(out_dir, "cases.json"), "w") as file:
-        json.dump(cases, file, indent=1)
+        json.dump({"modules": modules, "cases": cases}, file, indent=1)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include <filesystem>
 
 #include "plugin/plugin_library.h"
@@ -12,6 +14,8 @@ namespace {
 
 using ::testing::AllOf;
 using ::testing::HasSubstr;
+
+const std::string kHostAbi = fmt::format("{}.{}", LLMC_ABI_MAJOR, LLMC_ABI_MINOR);
 
 std::filesystem::path test_plugin(const std::string& stem) {
   return std::filesystem::path(LLMC_TEST_PLUGIN_DIR) / (stem + ".so");
@@ -27,7 +31,7 @@ TEST(PluginLibrary, LoadsAWellFormedPluginAndReadsItsDescriptor) {
   auto library = PluginLibrary::load(test_plugin("recorder"));
   ASSERT_TRUE(library.has_value()) << library.error().message;
   EXPECT_EQ((*library)->name(), "recorder");
-  EXPECT_EQ((*library)->abi_version(), "1.0");
+  EXPECT_EQ((*library)->abi_version(), kHostAbi);
   EXPECT_NE((*library)->descriptor().compress, nullptr);
   EXPECT_EQ((*library)->descriptor().calibrate, nullptr);
 }
@@ -54,18 +58,20 @@ TEST(PluginLibrary, NoEntrySymbol) {
 
 TEST(PluginLibrary, MajorMismatchNamesBothVersions) {
   EXPECT_THAT(load_error("broken_abi_major"),
-              AllOf(HasSubstr("broken_abi_major.so"), HasSubstr("ABI 2.0"), HasSubstr("ABI 1.0"),
+              AllOf(HasSubstr("broken_abi_major.so"), HasSubstr(fmt::format("ABI {}.{}", LLMC_ABI_MAJOR + 1, LLMC_ABI_MINOR)),
+                    HasSubstr("ABI " + kHostAbi),
                     HasSubstr("major versions differ")));
 }
 
 TEST(PluginLibrary, NewerMinorThanHostIsRefused) {
   EXPECT_THAT(load_error("broken_abi_minor"),
-              AllOf(HasSubstr("broken_abi_minor.so"), HasSubstr("ABI 1.1"), HasSubstr("newer than this llmc's ABI 1.0")));
+              AllOf(HasSubstr("broken_abi_minor.so"), HasSubstr(fmt::format("ABI {}.{}", LLMC_ABI_MAJOR, LLMC_ABI_MINOR + 1)),
+                    HasSubstr("newer than this llmc's ABI " + kHostAbi)));
 }
 
 TEST(PluginLibrary, EntryPointThatRefusesTheHost) {
   EXPECT_THAT(load_error("broken_entry_refuses"),
-              AllOf(HasSubstr("broken_entry_refuses.so"), HasSubstr("refused this llmc's ABI 1.0")));
+              AllOf(HasSubstr("broken_entry_refuses.so"), HasSubstr("refused this llmc's ABI " + kHostAbi)));
 }
 
 TEST(PluginLibrary, DescriptorWithoutCreate) {

@@ -1,0 +1,38 @@
+// core/pipeline/quantization_plan.h - what the host checks about a recipe's quantization before any work,
+// and the quantization_config it writes after.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "model/checkpoint.h"
+#include "model/module_map.h"
+#include "recipe/recipe.h"
+#include "util/expected.h"
+
+namespace llmc::pipeline {
+
+/// Fails, naming the recipe location, when the modifier's quantization needs calibration data: static
+/// input or output activations, dynamic "local" activations (NVFP4's activation global scale) or a KV
+/// cache scheme (LLM Compressor's requires_calibration_data rule). Data-free runs cannot make those.
+Status check_data_free(const recipe::Modifier& modifier);
+
+/// A module a modifier claims, with the scheme it gives it (null: none).
+struct ClaimedModule {
+  const model::ModuleEntry* module;
+  const nlohmann::json* scheme;
+};
+
+/// Fails when a group or tensor_group weight scheme's group size does not divide a claimed module's input
+/// width (the reference refuses such layers too), naming the layers and the group sizes that would fit.
+Status check_group_divisibility(const recipe::Modifier& modifier, const std::vector<ClaimedModule>& claimed,
+                                const model::Checkpoint& checkpoint);
+
+/// config.json's "quantization_config" for the modules quantized (name -> its scheme), or null when none.
+Expected<nlohmann::json> build_quantization_config(const model::ModuleMap& map,
+                                                   const std::map<std::string, const nlohmann::json*>& quantized);
+
+}  // namespace llmc::pipeline
