@@ -24,7 +24,19 @@ bool is_number(std::string_view part) {
   return !part.empty() && std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-// Dotted names compared part by part, numbers as numbers: layers.2 < layers.10.
+// Where transformers defines the common Llama-family submodules (named_modules order): the reference
+// numbers config groups and orders its ignore list that way. Unknown names rank after these, by name.
+int definition_rank(std::string_view part) {
+  static constexpr std::array<std::string_view, 23> kOrder = {
+      "model", "self_attn", "q_proj", "k_proj", "v_proj", "o_proj", "q_norm", "k_norm",
+      "mlp", "block_sparse_moe", "gate", "experts", "gate_proj", "up_proj", "down_proj", "w1", "w2", "w3",
+      "shared_expert", "shared_expert_gate", "input_layernorm", "post_attention_layernorm", "lm_head"};
+  const auto it = std::find(kOrder.begin(), kOrder.end(), part);
+  return it == kOrder.end() ? static_cast<int>(kOrder.size()) : static_cast<int>(it - kOrder.begin());
+}
+
+// Dotted names compared part by part: numbers as numbers (layers.2 < layers.10), known submodules in
+// definition order, the rest by name.
 bool natural_less(std::string_view a, std::string_view b) {
   const auto left = split_dots(a);
   const auto right = split_dots(b);
@@ -32,6 +44,8 @@ bool natural_less(std::string_view a, std::string_view b) {
     if (left[i] == right[i]) continue;
     if (is_number(left[i]) && is_number(right[i]) && left[i].size() != right[i].size())
       return left[i].size() < right[i].size();
+    const int rank_left = definition_rank(left[i]), rank_right = definition_rank(right[i]);
+    if (rank_left != rank_right) return rank_left < rank_right;
     return left[i] < right[i];
   }
   return left.size() < right.size();

@@ -23,8 +23,10 @@ struct ModuleEntry {
 };
 
 /// Every module that owns a tensor, in model order: input embeddings, then the decoder layers by index,
-/// then the rest (final norm, head, ...); within each part, names in natural order (numbers compare as
-/// numbers). Every tensor of the checkpoint belongs to exactly one entry.
+/// then the rest (final norm, head, ...); within each part, names in natural order: numbers compare as
+/// numbers, and the common Llama-family submodules (q/k/v/o_proj, gate/up/down_proj, norms, ...) come
+/// in transformers' definition order, as the reference enumerates them. Every tensor of the checkpoint
+/// belongs to exactly one entry.
 struct ModuleMap {
   std::vector<ModuleEntry> modules;
 

@@ -29,10 +29,12 @@ TEST(ModuleMapTest, ClassifiesAndOrdersModules) {
   const ModuleMap map = build_module_map(tensors);
   std::vector<std::string> names;
   for (const auto& module : map.modules) names.push_back(module.name);
+  // Submodules in transformers' definition order (self_attn before the layer norms, model before lm_head).
   EXPECT_EQ(names, (std::vector<std::string>{
-                       "model.embed_tokens", "transformer.wte", "model.layers.2.input_layernorm",
-                       "model.layers.2.self_attn.q_proj", "model.layers.2.self_attn.rotary_emb",
-                       "transformer.h.3.attn.c_attn", "model.layers.10.mlp.down_proj", "", "lm_head", "model.norm"}));
+                       "model.embed_tokens", "transformer.wte", "model.layers.2.self_attn.q_proj",
+                       "model.layers.2.self_attn.rotary_emb", "model.layers.2.input_layernorm",
+                       "transformer.h.3.attn.c_attn", "model.layers.10.mlp.down_proj", "model.norm", "lm_head",
+                       ""}));
 
   const ModuleEntry* q = map.find("model.layers.2.self_attn.q_proj");
   ASSERT_NE(q, nullptr);
