@@ -47,13 +47,16 @@ def test_copy_of_smollm2_shapes_stays_under_bound(binary_dir, tmp_path):
 
 
 def test_pruning_holds_one_layer_at_a_time(binary_dir, tmp_path):
-    # Every Linear is edited: the bound is then a few layers' weights, far below the 270 MB checkpoint.
+    # Every Linear is edited: what the run adds to the process's own footprint (LibTorch's CPU library
+    # alone is about 110 MB resident) is a layer's weights, their float32 copies and allocator slack,
+    # far below the 270 MB checkpoint.
     size, peak = copy_peak(binary_dir, tmp_path, ["--preset", "smollm2-135m"], """
         [[modifier]]
         plugin = "magnitude_prune"
         ignore = ["lm_head"]
         """)
-    assert peak < BOUND_BYTES, f"peak RSS {peak / 1e6:.1f} MB pruning {size / 1e6:.0f} MB"
+    baseline = peak_rss(binary_dir / "bin" / "llmc", "--help")
+    assert peak - baseline < 128e6, f"peak RSS {peak / 1e6:.1f} MB ({baseline / 1e6:.1f} MB at start) pruning {size / 1e6:.0f} MB"
 
 
 @pytest.mark.slow

@@ -21,6 +21,7 @@ import struct
 import subprocess
 import sys
 import time
+import warnings
 
 import pytest
 
@@ -32,12 +33,19 @@ INT8_TENSOR = {"num_bits": 8, "type": "int", "symmetric": True, "strategy": "ten
 INT6_ASYM_G32_MSE = {"num_bits": 6, "type": "int", "symmetric": False, "strategy": "group", "group_size": 32,
                      "observer": "mse"}
 
-# name -> (dtype, hidden, intermediate, seed). "odd": widths 192 and 320 are not multiples of 128.
+# name -> (dtype, hidden, intermediate, seed, tied embeddings). "odd": widths 192 and 320 are not multiples of 128.
 MODELS = {
-    "bf16": ("bfloat16", 256, 512, 0),
-    "fp16": ("float16", 256, 512, 1),
-    "odd": ("bfloat16", 192, 320, 2),
+    "bf16": ("bfloat16", 256, 512, 0, False),
+    "fp16": ("float16", 256, 512, 1, False),
+    "odd": ("bfloat16", 192, 320, 2, False),
+    "fp32": ("float32", 256, 512, 3, False),
+    "tied": ("bfloat16", 256, 512, 4, True),  # like SmolLM2: no lm_head.weight in the checkpoint
 }
+
+TIED_BUG = ("llmc bug: with tied embeddings the checkpoint has no lm_head.weight, so llmc's module list has no "
+            "lm_head and its ignore list is [] where the reference writes ['lm_head']; transformers then treats "
+            "lm_head as quantized ('Linear' target), reports lm_head.weight_packed/_scale/... MISSING and "
+            "initializes them randomly, and the logits are garbage (NaN for FP8_DYNAMIC)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,23 +59,32 @@ class Case:
     logits_load: str = ""  # how to load both instead: "bfloat16" or "dequantize"
     # The one documented deviation: llmc writes this global+group format where the reference writes another.
     format_deviation: tuple = ()
+    xfail: str = ""  # a known llmc bug: the config and logits tests are strict xfails
 
 
 # `reference` is JSON: {"targets", "scheme"}, {"targets", "weights"} (one explicit group), or "presets": a list of
 # [preset, targets] that becomes config_groups {"group_i": preset_name_to_scheme(preset, targets)} -- the
 # reference's equivalent of llmc's [[modifier.group]] tables with a `scheme`.
 CASES = {
-    # fast tier
+    # fast tier: the brief's schemes, on the aligned bf16 model unless named otherwise
+    "w4a16": Case("bf16", {"targets": ["Linear"], "scheme": "W4A16"}),
     "w4a16_asym": Case("bf16", {"targets": ["Linear"], "scheme": "W4A16_ASYM"}),
+    "w8a16": Case("bf16", {"targets": ["Linear"], "scheme": "W8A16"}),
     "fp8_dynamic": Case("bf16", {"targets": ["Linear"], "scheme": "FP8_DYNAMIC"}),
+    "fp8_block": Case("bf16", {"targets": ["Linear"], "scheme": "FP8_BLOCK"}),
     "nvfp4a16": Case("bf16", {"targets": ["Linear"], "scheme": "NVFP4A16"}),
     "mxfp4a16": Case("bf16", {"targets": ["Linear"], "scheme": "MXFP4A16"}),
+    # attention FP8_DYNAMIC + MLP W4A16: [[modifier.group]] tables vs config_groups, a mixed-precision checkpoint
     "mixed": Case("bf16", {"presets": [["FP8_DYNAMIC", [ATTN]], ["W4A16", [MLP]]]}),
+    "fp16_w4a16_asym": Case("fp16", {"targets": ["Linear"], "scheme": "W4A16_ASYM"}),
+    # FP8_BLOCK on widths 192 and 320: the weights are padded to whole 128x128 blocks for quantization. Its
+    # dynamic group-128 activations cannot be formed on width 192 in CT's forward: both checkpoints fail there
+    "odd_fp8_block": Case("odd", {"targets": ["Linear"], "scheme": "FP8_BLOCK"},
+                          forward_error="unflatten", logits_load="dequantize"),
+    "odd_int4_g64": Case("odd", {"targets": ["Linear"], "weights": INT4_G64}),
     "odd_w4a16_refused": Case("odd", {"targets": ["Linear"], "scheme": "W4A16"}, expect_error=True),
-    # slow tier
-    "w4a16": Case("bf16", {"targets": ["Linear"], "scheme": "W4A16"}, slow=True),
-    "w8a16": Case("bf16", {"targets": ["Linear"], "scheme": "W8A16"}, slow=True),
-    "fp8_block": Case("bf16", {"targets": ["Linear"], "scheme": "FP8_BLOCK"}, slow=True),
+    "tied_w4a16_asym": Case("tied", {"targets": ["Linear"], "scheme": "W4A16_ASYM"}, xfail=TIED_BUG),
+    # slow tier: further presets, dtypes, orders, strategies and observers
     "w8a8": Case("bf16", {"targets": ["Linear"], "scheme": "W8A8"}, slow=True),
     "w4a8": Case("bf16", {"targets": ["Linear"], "scheme": "W4A8"}, slow=True),
     "mxfp8a16": Case("bf16", {"targets": ["Linear"], "scheme": "MXFP8A16"}, slow=True),
@@ -80,20 +97,17 @@ CASES = {
     "mixed_mlp_first": Case("bf16", {"presets": [["W4A16", [MLP]], ["FP8_DYNAMIC", [ATTN]]]}, slow=True),
     # only the MLP targeted: the reference's ignore list names each untargeted Linear, in module order
     "mlp_only": Case("bf16", {"targets": [MLP], "scheme": "W4A16"}, slow=True),
-    "fp16_w4a16_asym": Case("fp16", {"targets": ["Linear"], "scheme": "W4A16_ASYM"}, slow=True),
     "fp16_fp8_dynamic": Case("fp16", {"targets": ["Linear"], "scheme": "FP8_DYNAMIC"}, slow=True),
+    "fp16_fp8_block": Case("fp16", {"targets": ["Linear"], "scheme": "FP8_BLOCK"}, slow=True),
     # CT decompresses NVFP4 to bf16 whatever the model dtype, so an fp16 model's forward fails in both
     "fp16_nvfp4a16": Case("fp16", {"targets": ["Linear"], "scheme": "NVFP4A16"}, slow=True,
                           forward_error="expected m1 and m2 to have the same dtype", logits_load="bfloat16"),
-    # FP8_BLOCK's dynamic group-128 activations cannot be formed on width 192 in CT's forward (both fail);
-    # the weights are padded to whole 128x128 blocks for quantization
-    "odd_fp8_block": Case("odd", {"targets": ["Linear"], "scheme": "FP8_BLOCK"}, slow=True,
-                          forward_error="unflatten", logits_load="dequantize"),
-    "odd_int4_g64": Case("odd", {"targets": ["Linear"], "weights": INT4_G64}, slow=True),
     "odd_nvfp4a16": Case("odd", {"targets": ["Linear"], "scheme": "NVFP4A16"}, slow=True),
     "odd_mxfp4a16": Case("odd", {"targets": ["Linear"], "scheme": "MXFP4A16"}, slow=True),
-    "fp16_fp8_block": Case("fp16", {"targets": ["Linear"], "scheme": "FP8_BLOCK"}, slow=True),
-    # explicit args beyond the presets: the MSE weight observer, channel and tensor strategies
+    "fp32_w4a16_asym": Case("fp32", {"targets": ["Linear"], "scheme": "W4A16_ASYM"}, slow=True),
+    "fp32_fp8_dynamic": Case("fp32", {"targets": ["Linear"], "scheme": "FP8_DYNAMIC"}, slow=True),
+    "tied_fp8_dynamic": Case("tied", {"targets": ["Linear"], "scheme": "FP8_DYNAMIC"}, slow=True, xfail=TIED_BUG),
+    # explicit args beyond the presets: the MSE weight observer, channel and tensor strategies, 6 bits
     "int4_asym_channel_mse": Case("bf16", {"targets": ["Linear"], "weights": INT4_ASYM_CHANNEL_MSE}, slow=True),
     "int8_tensor": Case("bf16", {"targets": ["Linear"], "weights": INT8_TENSOR}, slow=True),
     "odd_int6_asym_g32_mse": Case("odd", {"targets": ["Linear"], "weights": INT6_ASYM_G32_MSE}, slow=True),
@@ -107,8 +121,8 @@ SLOW_CASES = [name for name, case in CASES.items() if case.slow]
 # The tiny models and the llmc recipes
 
 
-def save_model(path: pathlib.Path, dtype: str, hidden: int, intermediate: int, seed: int) -> None:
-    """A seeded random Llama (2 layers, 4 heads, 2 KV heads, vocab 512, untied head) saved by transformers. Its
+def save_model(path: pathlib.Path, dtype: str, hidden: int, intermediate: int, seed: int, tied: bool) -> None:
+    """A seeded random Llama (2 layers, 4 heads, 2 KV heads, vocab 512) saved by transformers. Its
     weights are spread (std 0.05) so that every grid gets used, and each layer Linear carries edge cases in its
     first rows: an all-zero row, a row whose first 128 columns are zero (zero groups/blocks), an outlier, a row
     whose first 128 columns are one constant, and a row of tiny values (subnormal in fp16)."""
@@ -117,7 +131,7 @@ def save_model(path: pathlib.Path, dtype: str, hidden: int, intermediate: int, s
 
     config = LlamaConfig(vocab_size=512, hidden_size=hidden, intermediate_size=intermediate, num_hidden_layers=2,
                          num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
-                         tie_word_embeddings=False)
+                         tie_word_embeddings=tied)
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config).to(getattr(torch, dtype))
     with torch.no_grad():
@@ -163,7 +177,6 @@ def reference_main(spec_path: str) -> None:
     """Make the reference checkpoints listed in SPEC: {"cases": {name: {"model": dir, "dtype", "reference",
     "output": dir}}, "results": path}; writes {name: {"ok": true} | {"error": type, "message": str}}."""
     import logging
-    import warnings
 
     warnings.filterwarnings("ignore")
     logging.disable(logging.WARNING)
@@ -239,9 +252,12 @@ class Parity:
         spec = work / "spec.json"
         spec.write_text(json.dumps({"cases": jobs, "results": str(work / "results.json")}))
         log = work / "reference.log"
+        # one thread each: the two processes share the cores instead of oversubscribing them (OpenMP teams whose
+        # threads get descheduled make small ATen ops, such as the MSE search's, 10-50x slower)
+        env = dict(os.environ, OMP_NUM_THREADS="1")
         with open(log, "w") as log_file:
             reference = subprocess.Popen([sys.executable, __file__, "reference", str(spec)], stdout=log_file,
-                                         stderr=subprocess.STDOUT, cwd=work)
+                                         stderr=subprocess.STDOUT, cwd=work, env=env)
             llmc = {}
             try:
                 for name in names:
@@ -249,7 +265,7 @@ class Parity:
                     recipe.write_text(llmc_recipe(CASES[name].reference))
                     llmc[name] = subprocess.run(
                         [str(self.llmc_bin), "oneshot", "--model", jobs[name]["model"], "--recipe", str(recipe),
-                         "--output", str(work / "llmc" / name)], capture_output=True, text=True, timeout=300)
+                         "--output", str(work / "llmc" / name)], capture_output=True, text=True, timeout=300, env=env)
                 reference.wait(timeout=600)
             finally:
                 if reference.poll() is None:
@@ -356,8 +372,10 @@ def load(directory: pathlib.Path, how: str = ""):
         from compressed_tensors.quantization.lifecycle.helpers import disable_quantization
         from transformers.utils.quantization_config import CompressedTensorsConfig
 
-        model = AutoModelForCausalLM.from_pretrained(directory,
-                                                     quantization_config=CompressedTensorsConfig(dequantize=True))
+        with warnings.catch_warnings():  # "the quantization_config from the model will be used", dequantize kept
+            warnings.simplefilter("ignore", UserWarning)
+            model = AutoModelForCausalLM.from_pretrained(
+                directory, quantization_config=CompressedTensorsConfig(dequantize=True))
         model.apply(disable_quantization)  # weight-only: the dequantized weights, no activation fake-quant
         return model
     if how == "bfloat16":
@@ -404,34 +422,48 @@ def assert_logits_equal(case: Case, llmc_dir: pathlib.Path, reference_dir: pathl
 # Tests
 
 
-def tiered(names):
-    return [pytest.param(name, marks=[pytest.mark.slow] if CASES[name].slow else []) for name in names]
+def tiered(names, xfail=False):
+    def marks(case):
+        out = [pytest.mark.slow] if case.slow else []
+        if xfail and case.xfail:
+            out.append(pytest.mark.xfail(strict=True, reason=case.xfail))
+        return out
+
+    return [pytest.param(name, marks=marks(CASES[name])) for name in names]
 
 
 QUANTIZING = [name for name, case in CASES.items() if not case.expect_error]
 
 
 @pytest.mark.parametrize("name", tiered(QUANTIZING))
-def test_checkpoint_equals_the_reference(parity, name):
+def test_tensors_equal_the_reference(parity, name):
     case, outcome = CASES[name], parity.get(name)
     assert outcome.reference.get("ok"), f"the reference failed: {outcome.reference}"
     assert outcome.llmc.returncode == 0, outcome.llmc.stderr
-    if not case.format_deviation:
-        assert_tensors_equal(outcome.llmc_dir, outcome.reference_dir)
-        assert_configs_equal(outcome.llmc_dir, outcome.reference_dir)
-    else:
-        # the documented deviation: only the format differs (and with it the tensor layout); the logits test
-        # shows both hold the same quantized values
-        ours, theirs = read_config(outcome.llmc_dir), read_config(outcome.reference_dir)
-        quant, ref_quant = ours["quantization_config"], theirs["quantization_config"]
-        assert (quant["format"], ref_quant["format"]) == case.format_deviation
-        for group in (quant, ref_quant):
-            for scheme in group["config_groups"].values():
-                assert scheme["format"] == group["format"]
-                scheme["format"] = None
-            group["format"] = None
-        assert not json_differences(ours, theirs)
+    if case.format_deviation:  # other tensors; the same values
         assert_packed_values_equal(outcome.llmc_dir, outcome.reference_dir)
+    else:
+        assert_tensors_equal(outcome.llmc_dir, outcome.reference_dir)
+
+
+@pytest.mark.parametrize("name", tiered(QUANTIZING, xfail=True))
+def test_config_equals_the_reference(parity, name):
+    case, outcome = CASES[name], parity.get(name)
+    assert outcome.reference.get("ok") and outcome.llmc.returncode == 0
+    if not case.format_deviation:
+        assert_configs_equal(outcome.llmc_dir, outcome.reference_dir)
+        return
+    # the documented deviation: only the formats differ, globally and in every group
+    ours, theirs = read_config(outcome.llmc_dir), read_config(outcome.reference_dir)
+    quant, ref_quant = ours["quantization_config"], theirs["quantization_config"]
+    assert (quant["format"], ref_quant["format"]) == case.format_deviation
+    for config in (quant, ref_quant):
+        for scheme in config["config_groups"].values():
+            assert scheme["format"] == config["format"]
+            scheme["format"] = None
+        config["format"] = None
+    differences = json_differences(ours, theirs)
+    assert not differences, "\n".join(differences)
 
 
 def assert_packed_values_equal(llmc_dir: pathlib.Path, reference_dir: pathlib.Path) -> None:
@@ -450,7 +482,7 @@ def assert_packed_values_equal(llmc_dir: pathlib.Path, reference_dir: pathlib.Pa
             assert torch.equal(ours[name].view(torch.uint8), value.view(torch.uint8)), name
 
 
-@pytest.mark.parametrize("name", tiered(QUANTIZING))
+@pytest.mark.parametrize("name", tiered(QUANTIZING, xfail=True))
 def test_transformers_logits_equal_the_reference(parity, name):
     outcome = parity.get(name)
     assert outcome.reference.get("ok") and outcome.llmc.returncode == 0

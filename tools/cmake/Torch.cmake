@@ -22,7 +22,17 @@ if(NOT DEFINED ENV{TORCH_CUDA_ARCH_LIST} AND NOT TORCH_CUDA_ARCH_LIST)
   set(TORCH_CUDA_ARCH_LIST "8.0;9.0;10.0;12.0")
 endif()
 find_package(Torch REQUIRED)
+# Installed binaries find LibTorch where the build found it (the torch wheel in .venv).
+list(APPEND CMAKE_INSTALL_RPATH "${LLMC_TORCH_SITE_PACKAGES}/torch/lib")
 file(GLOB _llmc_nvidia_libs LIST_DIRECTORIES true "${LLMC_TORCH_SITE_PACKAGES}/nvidia/*/lib")
 foreach(dir IN LISTS _llmc_nvidia_libs)
   add_link_options("LINKER:-rpath-link,${dir}")
 endforeach()
+
+# The host needs ATen on the CPU only: linking `torch` would also load libtorch_cuda and its CUDA
+# libraries at start-up, about 490 MB of resident memory before any work (measured: `llmc --help`
+# peaked at 499 MB with `torch`). Plugins that run CUDA link `torch` themselves.
+add_library(llmc_torch_cpu INTERFACE)
+target_link_libraries(llmc_torch_cpu INTERFACE torch_cpu c10)
+target_compile_options(llmc_torch_cpu INTERFACE ${TORCH_CXX_FLAGS})
+add_library(llmc::torch_cpu ALIAS llmc_torch_cpu)

@@ -201,7 +201,10 @@ LLMC_SAME_VALUE(LLMC_DL_FLOAT4_E2M1FN, kDLFloat4_e2m1fn);
 static_assert(LLMC_DL_FLAG_READ_ONLY == DLPACK_FLAG_BITMASK_READ_ONLY);
 
 // The checks above are compile-time; these make the freeze visible in the test list.
-TEST(AbiLayout, FrozenOnX86_64) { EXPECT_EQ(sizeof(llmc_host_api), 168u); }
+TEST(AbiLayout, FrozenOnX86_64) {
+  EXPECT_EQ(sizeof(llmc_host_api), 176u);  // ABI 1.1
+  EXPECT_EQ(sizeof(llmc_plugin_descriptor), 112u);
+}
 
 TEST(AbiLayout, DlpackTensorReinterpretsBothWays) {
   int64_t shape[2] = {3, 4}, strides[2] = {4, 1};
