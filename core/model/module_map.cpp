@@ -132,7 +132,13 @@ ModuleMap build_module_map(const Checkpoint& checkpoint) {
     const TensorInfo& info = *checkpoint.find(name)->info;
     tensors.push_back(TensorShape{info.name, info.shape});
   }
-  return build_module_map(tensors);
+  ModuleMap map = build_module_map(tensors);
+  // A tied head stores no tensor of its own, but it is a module of the model (the reference lists it,
+  // e.g. in quantization_config.ignore): keep it, tensorless, where transformers defines it.
+  const auto& config = checkpoint.config();
+  if (config.value("tie_word_embeddings", false) == true && map.find(kTiedHeadName) == nullptr)
+    map.modules.push_back(ModuleEntry{std::string(kTiedHeadName), LLMC_MODULE_LINEAR, -1, {"Linear"}, {}});
+  return map;
 }
 
 }  // namespace llmc::model

@@ -40,7 +40,12 @@ struct TensorShape {
   std::span<const int64_t> shape;
 };
 
+/// The head's module name in Hugging Face causal LMs.
+inline constexpr std::string_view kTiedHeadName = "lm_head";
+
 ModuleMap build_module_map(std::span<const TensorShape> tensors);
+/// The modules of a checkpoint. With tie_word_embeddings the head shares the embedding's weight and
+/// stores no tensor; it is listed last as a Linear module with no tensors.
 ModuleMap build_module_map(const Checkpoint& checkpoint);
 
 /// The N of the first "layers.N" / "h.N" / "blocks.N" in a dotted name, or -1.

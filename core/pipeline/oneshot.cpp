@@ -125,6 +125,12 @@ std::optional<RunError> resolve_modules(const model::ModuleMap& map, const model
     const auto* matches = &resolution->matches;
     run.schemes.reserve(matches->size());
     for (const auto& match : *matches) {
+      const auto& module = map.modules[match.module_index];
+      if (module.tensors.empty())
+        return RunError{ExitCode::recipe,
+                        fmt::format("{}: {}: {} shares its weight with the input embedding (tie_word_embeddings), "
+                                    "and llmc does not untie it; add it to ignore",
+                                    run.modifier->location.str(), run.modifier->label(), module.name)};
       const auto& groups = run.modifier->groups;
       run.schemes.push_back(groups.empty() ? std::string() : groups[match.group_index].scheme.dump());
     }

@@ -42,12 +42,6 @@ MODELS = {
     "tied": ("bfloat16", 256, 512, 4, True),  # like SmolLM2: no lm_head.weight in the checkpoint
 }
 
-TIED_BUG = ("llmc bug: with tied embeddings the checkpoint has no lm_head.weight, so llmc's module list has no "
-            "lm_head and its ignore list is [] where the reference writes ['lm_head']; transformers then treats "
-            "lm_head as quantized ('Linear' target), reports lm_head.weight_packed/_scale/... MISSING and "
-            "initializes them randomly, and the logits are garbage (NaN for FP8_DYNAMIC)")
-
-
 @dataclasses.dataclass(frozen=True)
 class Case:
     model: str
@@ -59,7 +53,6 @@ class Case:
     logits_load: str = ""  # how to load both instead: "bfloat16" or "dequantize"
     # The one documented deviation: llmc writes this global+group format where the reference writes another.
     format_deviation: tuple = ()
-    xfail: str = ""  # a known llmc bug: the config and logits tests are strict xfails
 
 
 # `reference` is JSON: {"targets", "scheme"}, {"targets", "weights"} (one explicit group), or "presets": a list of
@@ -83,7 +76,7 @@ CASES = {
                           forward_error="unflatten", logits_load="dequantize"),
     "odd_int4_g64": Case("odd", {"targets": ["Linear"], "weights": INT4_G64}),
     "odd_w4a16_refused": Case("odd", {"targets": ["Linear"], "scheme": "W4A16"}, expect_error=True),
-    "tied_w4a16_asym": Case("tied", {"targets": ["Linear"], "scheme": "W4A16_ASYM"}, xfail=TIED_BUG),
+    "tied_w4a16_asym": Case("tied", {"targets": ["Linear"], "scheme": "W4A16_ASYM"}),
     # slow tier: further presets, dtypes, orders, strategies and observers
     "w8a8": Case("bf16", {"targets": ["Linear"], "scheme": "W8A8"}, slow=True),
     "w4a8": Case("bf16", {"targets": ["Linear"], "scheme": "W4A8"}, slow=True),
@@ -106,7 +99,7 @@ CASES = {
     "odd_mxfp4a16": Case("odd", {"targets": ["Linear"], "scheme": "MXFP4A16"}, slow=True),
     "fp32_w4a16_asym": Case("fp32", {"targets": ["Linear"], "scheme": "W4A16_ASYM"}, slow=True),
     "fp32_fp8_dynamic": Case("fp32", {"targets": ["Linear"], "scheme": "FP8_DYNAMIC"}, slow=True),
-    "tied_fp8_dynamic": Case("tied", {"targets": ["Linear"], "scheme": "FP8_DYNAMIC"}, slow=True, xfail=TIED_BUG),
+    "tied_fp8_dynamic": Case("tied", {"targets": ["Linear"], "scheme": "FP8_DYNAMIC"}, slow=True),
     # explicit args beyond the presets: the MSE weight observer, channel and tensor strategies, 6 bits
     "int4_asym_channel_mse": Case("bf16", {"targets": ["Linear"], "weights": INT4_ASYM_CHANNEL_MSE}, slow=True),
     "int8_tensor": Case("bf16", {"targets": ["Linear"], "weights": INT8_TENSOR}, slow=True),
@@ -422,14 +415,8 @@ def assert_logits_equal(case: Case, llmc_dir: pathlib.Path, reference_dir: pathl
 # Tests
 
 
-def tiered(names, xfail=False):
-    def marks(case):
-        out = [pytest.mark.slow] if case.slow else []
-        if xfail and case.xfail:
-            out.append(pytest.mark.xfail(strict=True, reason=case.xfail))
-        return out
-
-    return [pytest.param(name, marks=marks(CASES[name])) for name in names]
+def tiered(names):
+    return [pytest.param(name, marks=[pytest.mark.slow] if CASES[name].slow else []) for name in names]
 
 
 QUANTIZING = [name for name, case in CASES.items() if not case.expect_error]
@@ -446,7 +433,7 @@ def test_tensors_equal_the_reference(parity, name):
         assert_tensors_equal(outcome.llmc_dir, outcome.reference_dir)
 
 
-@pytest.mark.parametrize("name", tiered(QUANTIZING, xfail=True))
+@pytest.mark.parametrize("name", tiered(QUANTIZING))
 def test_config_equals_the_reference(parity, name):
     case, outcome = CASES[name], parity.get(name)
     assert outcome.reference.get("ok") and outcome.llmc.returncode == 0
@@ -473,16 +460,22 @@ def assert_packed_values_equal(llmc_dir: pathlib.Path, reference_dir: pathlib.Pa
     from safetensors.torch import load_file
 
     ours, theirs = load_file(llmc_dir / "model.safetensors"), load_file(reference_dir / "model.safetensors")
+    unpacked_modules = [name[: -len(".weight")] for name, value in theirs.items()
+                        if name.endswith(".weight") and value.dtype == torch.int8]
+    assert unpacked_modules
+    assert sorted(ours) == sorted(set(theirs) - {f"{m}.weight" for m in unpacked_modules}
+                                  | {f"{m}.weight_{part}" for m in unpacked_modules for part in ("packed", "shape")})
     for name, value in theirs.items():
         if name.endswith(".weight") and value.dtype == torch.int8:
             module = name[: -len(".weight")]
             unpacked = unpack_from_int32(ours[f"{module}.weight_packed"], 4, ours[f"{module}.weight_shape"])
-            assert torch.equal(unpacked, value), name
+            assert unpacked.dtype == value.dtype and torch.equal(unpacked, value), name
         else:
+            assert ours[name].dtype == value.dtype and ours[name].shape == value.shape, name
             assert torch.equal(ours[name].view(torch.uint8), value.view(torch.uint8)), name
 
 
-@pytest.mark.parametrize("name", tiered(QUANTIZING, xfail=True))
+@pytest.mark.parametrize("name", tiered(QUANTIZING))
 def test_transformers_logits_equal_the_reference(parity, name):
     outcome = parity.get(name)
     assert outcome.reference.get("ok") and outcome.llmc.returncode == 0
@@ -493,6 +486,7 @@ def test_group_size_that_does_not_divide_a_width_is_refused_by_both(parity):
     outcome = parity.get("odd_w4a16_refused")
     assert outcome.reference.get("error") == "ValueError", outcome.reference
     assert "not divisible by group_size" in outcome.reference["message"]
+    assert "model.layers.0.self_attn.q_proj" in outcome.reference["message"]
     assert outcome.llmc.returncode == 3, outcome.llmc.stderr
     message = outcome.llmc.stderr
     assert "group_size 128 does not divide" in message

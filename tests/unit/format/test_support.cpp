@@ -1,4 +1,5 @@
 // tests/unit/format/test_support.cpp - reference fixtures for the format tests.
+#include "support/python_fixture.h"
 #include "format/test_support.h"
 
 #include <ATen/ATen.h>
@@ -20,39 +21,16 @@ namespace llmc::format::testing {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-std::string read_text(const fs::path& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::ostringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
-}  // namespace
+using test::read_text;
 
 fs::path reference_dir() {
-  const fs::path script = fs::path(LLMC_SOURCE_DIR) / "tests/unit/format/make_reference_checkpoints.py";
-  const fs::path dir = fs::path(LLMC_BINARY_DIR) / "test-fixtures" /
-                       fmt::format("format-{:016x}", std::hash<std::string>{}(read_text(script)));
-  if (fs::exists(dir)) return dir;
-  fs::path staging = dir;
-  staging += fmt::format(".tmp-{}", ::getpid());
-  fs::remove_all(staging);
-  fs::create_directories(staging);
-  const std::string log = staging.string() + ".log";
-  const std::string command = fmt::format("'{}' '{}' '{}' > '{}' 2>&1", LLMC_PYTHON, script.string(), staging.string(), log);
-  const int status = std::system(command.c_str());
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    std::cerr << "make_reference_checkpoints.py failed:\n" << read_text(log) << "\n";
-    fs::remove_all(staging);
+  auto dir = test::python_fixture(fs::path(LLMC_SOURCE_DIR) / "tests/unit/format/make_reference_checkpoints.py",
+                                  "format");
+  if (!dir) {
+    std::cerr << dir.error().message << "\n";
     return {};
   }
-  fs::remove(log);
-  std::error_code ec;
-  fs::rename(staging, dir, ec);
-  if (ec) fs::remove_all(staging);  // a concurrent test made it first
-  return dir;
+  return *dir;
 }
 
 std::map<std::string, at::Tensor> read_safetensors(const fs::path& path) {

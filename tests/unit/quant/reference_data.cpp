@@ -14,50 +14,22 @@
 #include <sstream>
 
 #include "model/safetensors_file.h"
+#include "support/python_fixture.h"
 
 namespace llmc::quant::testing {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string read_text(const fs::path& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::ostringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
+using test::read_text;
 
-uint64_t fnv1a(std::string_view text) {
-  uint64_t hash = 0xcbf29ce484222325ULL;
-  for (unsigned char c : text) hash = (hash ^ c) * 0x100000001b3ULL;
-  return hash;
-}
-
-// The cache directory for this version of the script, made on first use (atomically: ctest may run
-// several of these tests at once).
 fs::path reference_dir() {
-  const fs::path script = fs::path(LLMC_SOURCE_DIR) / "tests/unit/quant/make_reference_cases.py";
-  const fs::path dir = fs::path(LLMC_BINARY_DIR) / "test-fixtures" / fmt::format("quant-{:016x}", fnv1a(read_text(script)));
-  if (fs::exists(dir / "cases.json")) return dir;
-  fs::path staging = dir;
-  staging += fmt::format(".tmp-{}", ::getpid());
-  fs::remove_all(staging);
-  fs::create_directories(staging);
-  const std::string log = staging.string() + ".log";
-  const std::string command =
-      fmt::format("'{}' '{}' '{}' > '{}' 2>&1", LLMC_PYTHON, script.string(), staging.string(), log);
-  const int status = std::system(command.c_str());
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    ADD_FAILURE() << "make_reference_cases.py failed (is the reference stack in " << LLMC_PYTHON
-                  << "? tools/setup.sh --reference):\n" << read_text(log);
-    fs::remove_all(staging);
+  auto dir = test::python_fixture(fs::path(LLMC_SOURCE_DIR) / "tests/unit/quant/make_reference_cases.py", "quant");
+  if (!dir) {
+    ADD_FAILURE() << dir.error().message;
     return {};
   }
-  fs::remove(log);
-  std::error_code ec;
-  fs::rename(staging, dir, ec);
-  if (ec) fs::remove_all(staging);  // a concurrent test made it first
-  return dir;
+  return *dir;
 }
 
 std::optional<at::ScalarType> scalar_type(DType dtype) {
