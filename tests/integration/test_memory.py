@@ -36,6 +36,7 @@ RECORD_ONLY = """
     [[modifier]]
     plugin = "recorder"
     log_file = "{log}"
+    ignore = ["lm_head"]
     """
 
 
@@ -57,6 +58,18 @@ def test_pruning_holds_one_layer_at_a_time(binary_dir, tmp_path):
         """)
     baseline = peak_rss(binary_dir / "bin" / "llmc", "--help")
     assert peak - baseline < 128e6, f"peak RSS {peak / 1e6:.1f} MB ({baseline / 1e6:.1f} MB at start) pruning {size / 1e6:.0f} MB"
+
+
+def test_quantizing_holds_one_layer_at_a_time(binary_dir, tmp_path):
+    # W4A16 group 64 on every Linear: a layer's weights, the quantization temporaries and its packed form.
+    size, peak = copy_peak(binary_dir, tmp_path, ["--preset", "smollm2-135m"], """
+        [[modifier]]
+        plugin = "rtn"
+        ignore = ["lm_head"]
+        weights = { num_bits = 4, type = "int", symmetric = true, strategy = "group", group_size = 64 }
+        """)
+    baseline = peak_rss(binary_dir / "bin" / "llmc", "--help")
+    assert peak - baseline < 128e6, f"peak RSS {peak / 1e6:.1f} MB ({baseline / 1e6:.1f} MB at start) quantizing {size / 1e6:.0f} MB"
 
 
 @pytest.mark.slow

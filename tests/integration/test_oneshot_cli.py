@@ -351,3 +351,28 @@ def test_calibration_table_of_a_data_free_recipe_is_reported_unused(llmc_bin, ti
     result = oneshot(llmc_bin, tiny_checkpoint, recipe, tmp_path / "out", test_plugin_dir)
     assert result.returncode == 0, result.stderr
     assert "[calibration] is not used" in result.stderr
+
+
+def test_a_tied_head_is_listed_and_claiming_it_is_refused(llmc_bin, binary_dir, tmp_path):
+    model = tmp_path / "tied"
+    subprocess.run([str(binary_dir / "bin" / "llmc-synth"), "--preset", "tiny", "--tie-embeddings", "--output",
+                    str(model)], check=True)
+    recipe = write_recipe(tmp_path, """
+        [[modifier]]
+        plugin = "rtn"
+        scheme = "FP8_DYNAMIC"
+        """)
+    result = run(llmc_bin, "oneshot", "--model", model, "--recipe", recipe, "--output", tmp_path / "out")
+    assert result.returncode == 3
+    assert "lm_head shares its weight with the input embedding" in result.stderr and "ignore" in result.stderr
+
+    recipe = write_recipe(tmp_path, """
+        [[modifier]]
+        plugin = "rtn"
+        scheme = "FP8_DYNAMIC"
+        ignore = ["lm_head"]
+        """, "ignored.toml")
+    result = run(llmc_bin, "oneshot", "--model", model, "--recipe", recipe, "--output", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    config = json.loads((tmp_path / "out" / "config.json").read_text())
+    assert config["quantization_config"]["ignore"] == ["lm_head"]

@@ -1,4 +1,6 @@
 // tools/llmc/main.cpp - `llmc <command> [options]`.
+#include <malloc.h>
+
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -31,6 +33,10 @@ exit codes:
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Tensor-sized buffers come from mmap and go back to the system when freed. glibc's default raises
+  // this threshold after each large free, so freed layers would stay in the heap: quantizing SmolLM2
+  // shapes peaked at 323 MB resident with it, 137 MB without it.
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
     std::fputs(kUsage, stderr);
