@@ -29,6 +29,8 @@ for arch, model in models.items():
     model.save_pretrained(out / "models" / arch)
     saved = set(transformers.modeling_utils.load_state_dict(str(out / "models" / arch / "model.safetensors")))
     owners = {name.rpartition(".")[0] for name in saved}
+    if model.config.tie_word_embeddings:
+        owners.add("lm_head")  # a tied head saves no tensor, but it is a module llmc must list
     modules = {name: type(module).__name__ for name, module in model.named_modules() if name in owners}
     (out / "models" / arch / "modules.json").write_text(json.dumps(modules, indent=1))
 

@@ -87,6 +87,10 @@ TEST_P(TransformersModuleMapTest, MatchesTheTorchModules) {
   EXPECT_EQ(last_layer, 1);
   if (GetParam() == "qwen2") {
     EXPECT_TRUE(map.find("model.layers.0.self_attn.k_proj")->tensors.contains("bias"));
+    const ModuleEntry* tied_head = map.find("lm_head");  // tie_word_embeddings: listed, owning no tensor
+    ASSERT_NE(tied_head, nullptr);
+    EXPECT_EQ(tied_head->kind, LLMC_MODULE_LINEAR);
+    EXPECT_TRUE(tied_head->tensors.empty());
   }
   if (GetParam() == "qwen3") {
     EXPECT_EQ(map.find("model.layers.1.self_attn.q_norm")->kind, LLMC_MODULE_NORM);

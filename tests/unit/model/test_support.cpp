@@ -1,4 +1,5 @@
 // tests/unit/model/test_support.cpp
+#include "support/python_fixture.h"
 #include "test_support.h"
 
 #include <sys/wait.h>
@@ -79,25 +80,12 @@ Status copy_checkpoint(const std::filesystem::path& source, const std::filesyste
 }
 
 std::filesystem::path python_fixtures() {
-  const std::string script = read_file(std::filesystem::path(LLMC_SOURCE_DIR) / "tests/unit/model/make_fixtures.py");
-  const auto dir = std::filesystem::path(LLMC_BINARY_DIR) / "test-fixtures" /
-                   fmt::format("model-{:016x}", std::hash<std::string>{}(script));
-  if (std::filesystem::exists(dir)) return dir;
-  auto staging = dir;
-  staging += fmt::format(".tmp-{}", ::getpid());
-  std::filesystem::remove_all(staging);
-  std::filesystem::create_directories(staging);
-  const auto log = staging.string() + ".log";
-  if (run_python_script("make_fixtures.py", fmt::format("'{}' > '{}' 2>&1", staging.string(), log)) != 0) {
-    std::cerr << "make_fixtures.py failed:\n" << read_file(log) << "\n";
-    std::filesystem::remove_all(staging);
+  auto dir = test::python_fixture(std::filesystem::path(LLMC_SOURCE_DIR) / "tests/unit/model/make_fixtures.py", "model");
+  if (!dir) {
+    std::cerr << dir.error().message << "\n";
     return {};
   }
-  std::filesystem::remove(log);
-  std::error_code ec;
-  std::filesystem::rename(staging, dir, ec);
-  if (ec) std::filesystem::remove_all(staging);  // a concurrent test made it first
-  return dir;
+  return *dir;
 }
 
 }  // namespace llmc::model::testing
