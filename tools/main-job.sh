@@ -7,8 +7,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build="${1:-$root/build}"
 work="$root/.cache/main-job"
 model="$work/smollm2-135m-synthetic"
-recipe="$root/recipes/sparse-2of4-magnitude.toml"
-output="$work/smollm2-135m-2of4"
+recipe="$root/recipes/int4-fp8-mixed.toml"
+output="$work/smollm2-135m-int4-fp8"
 mkdir -p "$work"
 
 if [ ! -f "$model/config.json" ]; then
@@ -32,4 +32,14 @@ done = next(e for e in events if e["event"] == "done")
 print(f"  {counts['initialize']} initialize, {counts['compress']} compress steps, {counts['finalize']} finalize;"
       f" {done['modules_compressed']} modules compressed in {done['units']} units;"
       f" {done['tensors']} tensors, {done['bytes'] / 1e6:.1f} MB written in {done['seconds']:.2f} s")
+PY
+echo "main-job: quantization_config written to $output/config.json:"
+"$root/.venv/bin/python" - "$output/config.json" <<'PY'
+import json, sys
+config = json.load(open(sys.argv[1]))["quantization_config"]
+print(f"  format {config['format']}, ignore {config['ignore']}")
+for name, group in config["config_groups"].items():
+    w = group["weights"]
+    print(f"  {name}: {group['format']:<16} {w['type']}{w['num_bits']} {w['strategy']}"
+          f"{' ' + str(w['group_size']) if w['group_size'] else ''}  targets {group['targets']}")
 PY
