@@ -2,11 +2,14 @@
 #include "model/file_io.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -90,6 +93,37 @@ Status copy_range(int src_fd, uint64_t src_offset, int dst_fd, uint64_t dst_offs
     nbytes -= static_cast<uint64_t>(n);
   }
   return {};
+}
+
+Expected<MappedFile> MappedFile::open(const std::filesystem::path& path) {
+  MappedFile file;
+  file.fd_ = UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!file.fd_) return Error{errno_message(fmt::format("{}: cannot open", path.string()))};
+  struct stat st {};
+  if (::fstat(file.fd_.get(), &st) != 0) return Error{errno_message(fmt::format("{}: cannot stat", path.string()))};
+  if (!S_ISREG(st.st_mode)) return Error{fmt::format("{}: not a regular file", path.string())};
+  file.size_ = static_cast<uint64_t>(st.st_size);
+  if (file.size_ == 0) return file;
+  void* base = ::mmap(nullptr, file.size_, PROT_READ, MAP_SHARED, file.fd_.get(), 0);
+  if (base == MAP_FAILED) return Error{errno_message(fmt::format("{}: cannot map", path.string()))};
+  file.base_ = static_cast<const std::byte*>(base);
+  return file;
+}
+
+MappedFile::MappedFile(MappedFile&& other) noexcept
+    : fd_(std::move(other.fd_)), base_(std::exchange(other.base_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+
+MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
+  if (this == &other) return *this;
+  if (base_) ::munmap(const_cast<std::byte*>(base_), size_);
+  fd_ = std::move(other.fd_);
+  base_ = std::exchange(other.base_, nullptr);
+  size_ = std::exchange(other.size_, 0);
+  return *this;
+}
+
+MappedFile::~MappedFile() {
+  if (base_) ::munmap(const_cast<std::byte*>(base_), size_);
 }
 
 }  // namespace llmc::model

@@ -31,6 +31,28 @@ class UniqueFd {
   int fd_ = -1;
 };
 
+/// A whole file mapped read-only, with its descriptor kept open (for copy_file_range from it).
+class MappedFile {
+ public:
+  /// Opens, checks it is a regular file, and maps it (an empty file maps nothing).
+  static Expected<MappedFile> open(const std::filesystem::path& path);
+  MappedFile() = default;
+  MappedFile(MappedFile&& other) noexcept;
+  MappedFile& operator=(MappedFile&& other) noexcept;
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  ~MappedFile();
+
+  const std::byte* data() const { return base_; }
+  uint64_t size() const { return size_; }
+  int fd() const { return fd_.get(); }
+
+ private:
+  UniqueFd fd_;
+  const std::byte* base_ = nullptr;
+  uint64_t size_ = 0;
+};
+
 /// "<what>: <strerror(errno)>" for the current errno.
 std::string errno_message(std::string_view what);
 

@@ -134,25 +134,18 @@ uint64_t GgufTensorInfo::numel() const {
 Expected<std::unique_ptr<GgufFile>> GgufFile::open(const std::filesystem::path& path) {
   std::unique_ptr<GgufFile> file(new GgufFile());
   file->path_ = path;
-  file->fd_ = UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!file->fd_) return Error{errno_message(fmt::format("{}: cannot open", path.string()))};
-  struct stat st {};
-  if (::fstat(file->fd_.get(), &st) != 0) return Error{errno_message(fmt::format("{}: cannot stat", path.string()))};
-  if (!S_ISREG(st.st_mode)) return Error{fmt::format("{}: not a regular file", path.string())};
-  file->size_ = static_cast<uint64_t>(st.st_size);
+  auto mapped = MappedFile::open(path);
+  if (!mapped) return mapped.error();
+  file->mapped_ = std::move(*mapped);
+  file->base_ = file->mapped_.data();
+  file->size_ = file->mapped_.size();
   if (file->size_ < kHeaderSize)
     return Error{fmt::format("{}: {} bytes is too short for a GGUF file (the header alone takes {}): truncated?",
                              path.string(), file->size_, kHeaderSize)};
-  void* base = ::mmap(nullptr, file->size_, PROT_READ, MAP_SHARED, file->fd_.get(), 0);
-  if (base == MAP_FAILED) return Error{errno_message(fmt::format("{}: cannot map", path.string()))};
-  file->base_ = static_cast<const std::byte*>(base);
   LLMC_TRY(file->parse());
   return file;
 }
 
-GgufFile::~GgufFile() {
-  if (base_) ::munmap(const_cast<std::byte*>(base_), size_);
-}
 
 Status GgufFile::parse() {
   const std::string file = path_.string();

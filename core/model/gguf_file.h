@@ -63,7 +63,6 @@ class GgufFile {
 
   GgufFile(const GgufFile&) = delete;
   GgufFile& operator=(const GgufFile&) = delete;
-  ~GgufFile();
 
   const std::filesystem::path& path() const { return path_; }
   uint32_t version() const { return version_; }
@@ -86,9 +85,9 @@ class GgufFile {
   Status parse();
 
   std::filesystem::path path_;
-  UniqueFd fd_;
-  const std::byte* base_ = nullptr;
-  uint64_t size_ = 0;
+  MappedFile mapped_;
+  const std::byte* base_ = nullptr;  // mapped_.data()
+  uint64_t size_ = 0;                // mapped_.size()
   uint32_t version_ = 0;
   uint32_t alignment_ = kDefaultAlignment;
   std::map<std::string, GgufValue, std::less<>> metadata_;

@@ -85,18 +85,14 @@ uint64_t TensorInfo::numel() const {
 Expected<std::unique_ptr<SafetensorsFile>> SafetensorsFile::open(const std::filesystem::path& path) {
   std::unique_ptr<SafetensorsFile> file(new SafetensorsFile());
   file->path_ = path;
-  file->fd_ = UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!file->fd_) return Error{errno_message(fmt::format("{}: cannot open", path.string()))};
-  struct stat st {};
-  if (::fstat(file->fd_.get(), &st) != 0) return Error{errno_message(fmt::format("{}: cannot stat", path.string()))};
-  if (!S_ISREG(st.st_mode)) return Error{fmt::format("{}: not a regular file", path.string())};
-  file->size_ = static_cast<uint64_t>(st.st_size);
+  auto mapped = MappedFile::open(path);
+  if (!mapped) return mapped.error();
+  file->mapped_ = std::move(*mapped);
+  file->base_ = file->mapped_.data();
+  file->size_ = file->mapped_.size();
   if (file->size_ < 8)
     return Error{fmt::format("{}: {} bytes is too short for a safetensors file (the header length alone "
                              "takes 8)", path.string(), file->size_)};
-  void* base = ::mmap(nullptr, file->size_, PROT_READ, MAP_SHARED, file->fd_.get(), 0);
-  if (base == MAP_FAILED) return Error{errno_message(fmt::format("{}: cannot map", path.string()))};
-  file->base_ = static_cast<const std::byte*>(base);
 
   uint64_t header_size = 0;
   for (int i = 7; i >= 0; --i) header_size = (header_size << 8) | std::to_integer<uint64_t>(file->base_[i]);
@@ -110,9 +106,6 @@ Expected<std::unique_ptr<SafetensorsFile>> SafetensorsFile::open(const std::file
   return file;
 }
 
-SafetensorsFile::~SafetensorsFile() {
-  if (base_) ::munmap(const_cast<std::byte*>(base_), size_);
-}
 
 Status SafetensorsFile::parse_header(uint64_t header_size) {
   const std::string file = path_.string();

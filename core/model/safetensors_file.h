@@ -40,11 +40,10 @@ class SafetensorsFile {
 
   SafetensorsFile(const SafetensorsFile&) = delete;
   SafetensorsFile& operator=(const SafetensorsFile&) = delete;
-  ~SafetensorsFile();
 
   const std::filesystem::path& path() const { return path_; }
   /// An open read-only descriptor of the file (for copy_file_range), owned by this object.
-  int fd() const { return fd_.get(); }
+  int fd() const { return mapped_.fd(); }
   /// Tensors in file order (by data offset).
   const std::vector<TensorInfo>& tensors() const { return tensors_; }
   /// nullptr when the file has no tensor `name`.
@@ -62,9 +61,9 @@ class SafetensorsFile {
   Status parse_header(uint64_t header_size);
 
   std::filesystem::path path_;
-  UniqueFd fd_;
-  const std::byte* base_ = nullptr;
-  uint64_t size_ = 0;
+  MappedFile mapped_;
+  const std::byte* base_ = nullptr;  // mapped_.data()
+  uint64_t size_ = 0;                // mapped_.size()
   std::vector<TensorInfo> tensors_;
   std::map<std::string, size_t, std::less<>> index_;  // name -> position in tensors_
   std::map<std::string, std::string> metadata_;
