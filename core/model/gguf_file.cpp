@@ -137,11 +137,9 @@ Expected<std::unique_ptr<GgufFile>> GgufFile::open(const std::filesystem::path& 
   auto mapped = MappedFile::open(path);
   if (!mapped) return mapped.error();
   file->mapped_ = std::move(*mapped);
-  file->base_ = file->mapped_.data();
-  file->size_ = file->mapped_.size();
-  if (file->size_ < kHeaderSize)
+  if (file->mapped_.size() < kHeaderSize)
     return Error{fmt::format("{}: {} bytes is too short for a GGUF file (the header alone takes {}): truncated?",
-                             path.string(), file->size_, kHeaderSize)};
+                             path.string(), file->mapped_.size(), kHeaderSize)};
   LLMC_TRY(file->parse());
   return file;
 }
@@ -149,7 +147,7 @@ Expected<std::unique_ptr<GgufFile>> GgufFile::open(const std::filesystem::path& 
 
 Status GgufFile::parse() {
   const std::string file = path_.string();
-  Reader reader(base_, size_, file);
+  Reader reader(mapped_.data(), mapped_.size(), file);
   const auto magic = reader.read<uint32_t>("the magic");
   if (*magic != kMagic) return Error{fmt::format("{}: bad magic 0x{:08x}: not a GGUF file", file, *magic)};
   version_ = *reader.read<uint32_t>("the version");
@@ -219,7 +217,7 @@ Status GgufFile::parse() {
   }
 
   const uint64_t data_start = (reader.position() + alignment_ - 1) / alignment_ * alignment_;
-  const uint64_t data_size = size_ > data_start ? size_ - data_start : 0;
+  const uint64_t data_size = mapped_.size() > data_start ? mapped_.size() - data_start : 0;
   std::vector<const GgufTensorInfo*> by_offset;
   by_offset.reserve(tensors_.size());
   for (const GgufTensorInfo& info : tensors_) {
@@ -249,7 +247,7 @@ const GgufTensorInfo* GgufFile::find(std::string_view name) const {
 }
 
 std::span<const std::byte> GgufFile::data(const GgufTensorInfo& info) const {
-  return {base_ + info.offset, static_cast<size_t>(info.nbytes)};
+  return {mapped_.data() + info.offset, static_cast<size_t>(info.nbytes)};
 }
 
 Expected<std::vector<float>> GgufFile::dequantize(const GgufTensorInfo& info) const {

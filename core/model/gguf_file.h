@@ -86,8 +86,6 @@ class GgufFile {
 
   std::filesystem::path path_;
   MappedFile mapped_;
-  const std::byte* base_ = nullptr;  // mapped_.data()
-  uint64_t size_ = 0;                // mapped_.size()
   uint32_t version_ = 0;
   uint32_t alignment_ = kDefaultAlignment;
   std::map<std::string, GgufValue, std::less<>> metadata_;

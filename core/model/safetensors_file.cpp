@@ -88,20 +88,19 @@ Expected<std::unique_ptr<SafetensorsFile>> SafetensorsFile::open(const std::file
   auto mapped = MappedFile::open(path);
   if (!mapped) return mapped.error();
   file->mapped_ = std::move(*mapped);
-  file->base_ = file->mapped_.data();
-  file->size_ = file->mapped_.size();
-  if (file->size_ < 8)
+  if (file->mapped_.size() < 8)
     return Error{fmt::format("{}: {} bytes is too short for a safetensors file (the header length alone "
-                             "takes 8)", path.string(), file->size_)};
+                             "takes 8)", path.string(), file->mapped_.size())};
 
   uint64_t header_size = 0;
-  for (int i = 7; i >= 0; --i) header_size = (header_size << 8) | std::to_integer<uint64_t>(file->base_[i]);
+  const std::byte* bytes = file->mapped_.data();
+  for (int i = 7; i >= 0; --i) header_size = (header_size << 8) | std::to_integer<uint64_t>(bytes[i]);
   if (header_size > kMaxHeaderSize)
     return Error{fmt::format("{}: header length {} is absurd (more than {} bytes): not a safetensors file?",
                              path.string(), header_size, kMaxHeaderSize)};
-  if (8 + header_size > file->size_)
+  if (8 + header_size > file->mapped_.size())
     return Error{fmt::format("{}: header length {} runs past the end of the file ({} bytes): truncated?",
-                             path.string(), header_size, file->size_)};
+                             path.string(), header_size, file->mapped_.size())};
   LLMC_TRY(file->parse_header(header_size));
   return file;
 }
@@ -109,7 +108,7 @@ Expected<std::unique_ptr<SafetensorsFile>> SafetensorsFile::open(const std::file
 
 Status SafetensorsFile::parse_header(uint64_t header_size) {
   const std::string file = path_.string();
-  const auto* text = reinterpret_cast<const char*>(base_ + 8);
+  const auto* text = reinterpret_cast<const char*>(mapped_.data() + 8);
   if (header_size == 0 || text[0] != '{')
     return Error{fmt::format("{}: the header does not start with '{{': not a safetensors file?", file)};
   const Json header = Json::parse(text, text + header_size, nullptr, /*allow_exceptions=*/false);
@@ -137,7 +136,7 @@ Status SafetensorsFile::parse_header(uint64_t header_size) {
     return std::tie(a.begin, a.end) < std::tie(b.begin, b.end);
   });
   const uint64_t data_start = 8 + header_size;
-  const uint64_t data_size = size_ - data_start;
+  const uint64_t data_size = mapped_.size() - data_start;
   uint64_t expected = 0;
   const std::string* previous = nullptr;
   for (const Declared& tensor : declared) {
@@ -171,13 +170,13 @@ const TensorInfo* SafetensorsFile::find(std::string_view name) const {
 }
 
 std::span<const std::byte> SafetensorsFile::data(const TensorInfo& info) const {
-  return {base_ + info.offset, static_cast<size_t>(info.nbytes)};
+  return {mapped_.data() + info.offset, static_cast<size_t>(info.nbytes)};
 }
 
 void SafetensorsFile::release(const TensorInfo& info) const {
   const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-  const auto begin = (reinterpret_cast<uintptr_t>(base_) + info.offset + page - 1) / page * page;
-  const auto end = (reinterpret_cast<uintptr_t>(base_) + info.offset + info.nbytes) / page * page;
+  const auto begin = (reinterpret_cast<uintptr_t>(mapped_.data()) + info.offset + page - 1) / page * page;
+  const auto end = (reinterpret_cast<uintptr_t>(mapped_.data()) + info.offset + info.nbytes) / page * page;
   if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 

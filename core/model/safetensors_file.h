@@ -62,8 +62,6 @@ class SafetensorsFile {
 
   std::filesystem::path path_;
   MappedFile mapped_;
-  const std::byte* base_ = nullptr;  // mapped_.data()
-  uint64_t size_ = 0;                // mapped_.size()
   std::vector<TensorInfo> tensors_;
   std::map<std::string, size_t, std::less<>> index_;  // name -> position in tensors_
   std::map<std::string, std::string> metadata_;
