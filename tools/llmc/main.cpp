@@ -16,8 +16,10 @@ Compresses large language models with algorithm plugins driven by TOML recipes, 
 checkpoints.
 
 commands:
-  oneshot   apply a recipe to a checkpoint and write the compressed checkpoint
-  plugins   list the plugins found on the plugin search path
+  import-gguf  convert a GGUF file (llama.cpp) into a bf16 Hugging Face checkpoint
+  oneshot      apply a recipe to a checkpoint and write the compressed checkpoint
+  eval         perplexity of a checkpoint on a text, and its distance from a second checkpoint
+  plugins      list the plugins found on the plugin search path
 
 Run `llmc <command> --help` for a command's options.
 
@@ -27,7 +29,7 @@ exit codes:
   2  bad command line
   3  invalid recipe, or a plugin rejected its recipe keys
   4  a plugin is missing, broken or ABI-incompatible
-  5  the input checkpoint is missing, corrupt or inconsistent
+  5  the input checkpoint (or GGUF file) is missing, corrupt, inconsistent or unsupported
 )";
 
 }  // namespace
@@ -54,6 +56,8 @@ int main(int argc, char** argv) {
   }
   if (command == "oneshot") return llmc::cli::run_oneshot_command(args);
   if (command == "plugins") return llmc::cli::run_plugins_command(args);
+  if (command == "import-gguf") return llmc::cli::run_import_gguf_command(args);
+  if (command == "eval") return llmc::cli::run_eval_command(args);
   std::fprintf(stderr, "llmc: unknown command '%s'\n\n%s", command.c_str(), kUsage);
   return 2;
 }

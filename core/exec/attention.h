@@ -1,0 +1,35 @@
+// core/exec/attention.h - causal self-attention with rope, GQA, optional q/k norms, padding and
+// sliding-window masks.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <optional>
+#include <string>
+
+#include "exec/tap.h"
+#include "model/architecture.h"
+
+namespace llmc::exec {
+
+/// What every layer shares for one batch: rope tables and which positions hold tokens.
+struct BatchContext {
+  at::Tensor cos, sin;  // [B, T, head_dim], compute dtype
+  at::Tensor tokens;    // [B, T] bool: true = a token, false = padding
+};
+
+/// Module names of one layer's attention.
+struct AttentionNames {
+  std::string q, k, v, o;
+  std::optional<std::string> q_norm, k_norm;
+};
+
+/// [B, 1, T, T] bool, true = may attend: key j <= query i, j is a token and i - j < window. A padding
+/// query attends to itself only, so it stays finite and never reaches a token's output.
+at::Tensor attention_mask(const at::Tensor& tokens, std::optional<int64_t> window);
+
+/// Self-attention of x [B, T, hidden] -> [B, T, hidden] (o_proj included).
+at::Tensor self_attention(const model::Architecture& arch, const AttentionNames& names, const LayerWeights& weights,
+                          const at::Tensor& x, const BatchContext& batch, const at::Tensor& mask, const LinearTap* tap);
+
+}  // namespace llmc::exec

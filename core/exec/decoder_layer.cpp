@@ -1,0 +1,128 @@
+// core/exec/decoder_layer.cpp - a decoder layer from its table row.
+#include "exec/decoder_layer.h"
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "exec/mlp.h"
+#include "exec/norm.h"
+
+namespace llmc::exec {
+namespace {
+
+using Shape = std::vector<int64_t>;
+
+// Loads tensors into a layer's map, checking each against the shape the config implies.
+class Loader {
+ public:
+  Loader(WeightSource& source, LayerWeights& out) : source_(source), out_(out) {}
+
+  Status linear(const std::string& module, int64_t out_features, int64_t in_features, bool bias) {
+    auto weight = source_.linear_weight(module);
+    LLMC_TRY(weight);
+    LLMC_TRY(store(module + ".weight", std::move(*weight), {out_features, in_features}));
+    if (!bias) return Status::ok();
+    return plain(module + ".bias", {out_features});
+  }
+
+  Status plain(const std::string& name, Shape shape) {
+    auto tensor = source_.tensor(name);
+    LLMC_TRY(tensor);
+    return store(name, std::move(*tensor), std::move(shape));
+  }
+
+ private:
+  Status store(const std::string& name, at::Tensor tensor, const Shape& shape) {
+    if (tensor.sizes() != at::IntArrayRef(shape))
+      return Error{fmt::format("tensor '{}' has shape [{}], the config implies [{}]", name, fmt::join(tensor.sizes(), ", "),
+                               fmt::join(shape, ", "))};
+    out_.insert_or_assign(name, std::move(tensor));
+    return Status::ok();
+  }
+
+  WeightSource& source_;
+  LayerWeights& out_;
+};
+
+MlpNames mlp_names(const model::DenseMlpNames& pattern, int64_t layer, int64_t expert = -1) {
+  using model::Architecture;
+  return {Architecture::name_of(pattern.gate, layer, expert), Architecture::name_of(pattern.up, layer, expert),
+          Architecture::name_of(pattern.down, layer, expert)};
+}
+
+}  // namespace
+
+DecoderLayer::DecoderLayer(const model::Architecture& arch, int64_t index) : arch_(&arch), index_(index) {
+  using model::Architecture;
+  const model::ArchitectureTable& table = *arch.table;
+  input_norm_ = Architecture::name_of(table.input_norm, index);
+  post_attention_norm_ = Architecture::name_of(table.post_attention_norm, index);
+  attention_ = {Architecture::name_of(table.q, index), Architecture::name_of(table.k, index),
+                Architecture::name_of(table.v, index), Architecture::name_of(table.o, index), std::nullopt, std::nullopt};
+  if (table.q_norm) attention_.q_norm = Architecture::name_of(*table.q_norm, index);
+  if (table.k_norm) attention_.k_norm = Architecture::name_of(*table.k_norm, index);
+  linear_modules_ = {attention_.q, attention_.k, attention_.v, attention_.o};
+  moe_ = table.moe && arch.moe_layer[static_cast<size_t>(index)];
+  if (moe_) {
+    moe_spec_.router = Architecture::name_of(table.moe->router, index);
+    moe_spec_.top_k = arch.top_k;
+    moe_spec_.renormalize = arch.renormalize_top_k;
+    linear_modules_.push_back(moe_spec_.router);
+    for (int64_t e = 0; e < arch.num_experts; ++e) {
+      moe_spec_.experts.push_back(mlp_names(table.moe->expert, index, e));
+      const MlpNames& expert = moe_spec_.experts.back();
+      linear_modules_.insert(linear_modules_.end(), {expert.gate, expert.up, expert.down});
+    }
+  } else {
+    mlp_ = mlp_names(table.mlp, index);
+    linear_modules_.insert(linear_modules_.end(), {mlp_.gate, mlp_.up, mlp_.down});
+  }
+}
+
+Expected<DecoderLayer> DecoderLayer::load(const model::Architecture& arch, WeightSource& source, int64_t index) {
+  if (index < 0 || index >= arch.num_layers)
+    return Error{fmt::format("layer {} does not exist (the model has {})", index, arch.num_layers)};
+  DecoderLayer layer(arch, index);
+  Loader load(source, layer.weights_);
+  const int64_t hidden = arch.hidden_size, d = arch.head_dim;
+  const bool bias = arch.attention_bias;
+  const bool o_bias = bias && arch.table->attention_bias == model::AttentionBias::from_config;
+  LLMC_TRY(load.plain(layer.input_norm_ + ".weight", {hidden}));
+  LLMC_TRY(load.linear(layer.attention_.q, arch.num_heads * d, hidden, bias));
+  LLMC_TRY(load.linear(layer.attention_.k, arch.num_kv_heads * d, hidden, bias));
+  LLMC_TRY(load.linear(layer.attention_.v, arch.num_kv_heads * d, hidden, bias));
+  LLMC_TRY(load.linear(layer.attention_.o, hidden, arch.num_heads * d, o_bias));
+  if (layer.attention_.q_norm) LLMC_TRY(load.plain(*layer.attention_.q_norm + ".weight", {d}));
+  if (layer.attention_.k_norm) LLMC_TRY(load.plain(*layer.attention_.k_norm + ".weight", {d}));
+  LLMC_TRY(load.plain(layer.post_attention_norm_ + ".weight", {hidden}));
+  auto load_mlp = [&](const MlpNames& names, int64_t intermediate) -> Status {
+    LLMC_TRY(load.linear(names.gate, intermediate, hidden, false));
+    LLMC_TRY(load.linear(names.up, intermediate, hidden, false));
+    return load.linear(names.down, hidden, intermediate, false);
+  };
+  if (layer.moe_) {
+    LLMC_TRY(load.linear(layer.moe_spec_.router, arch.num_experts, hidden, false));
+    for (const MlpNames& expert : layer.moe_spec_.experts) LLMC_TRY(load_mlp(expert, arch.expert_intermediate_size));
+  } else {
+    LLMC_TRY(load_mlp(layer.mlp_, arch.intermediate_size));
+  }
+  return layer;
+}
+
+Expected<at::Tensor> DecoderLayer::forward(const at::Tensor& hidden, const BatchContext& batch, const LinearTap* tap) const {
+  try {
+    const at::Tensor mask = attention_mask(batch.tokens, arch_->sliding_window[static_cast<size_t>(index_)]);
+    const at::Tensor attended = self_attention(*arch_, attention_, weights_,
+                                               rms_norm(hidden, weights_.at(input_norm_ + ".weight"), arch_->norm_eps), batch,
+                                               mask, tap);
+    const at::Tensor residual = hidden + attended;
+    const at::Tensor normed = rms_norm(residual, weights_.at(post_attention_norm_ + ".weight"), arch_->norm_eps);
+    const at::Tensor mixed = moe_ ? sparse_moe(moe_spec_, weights_, normed, tap) : gated_mlp(mlp_, weights_, normed, tap);
+    return residual + mixed;
+  } catch (const std::exception& e) {  // c10::Error from a substituted weight of the wrong shape, or out_of_range
+    return Error{fmt::format("layer {} forward: {}", index_, e.what())};
+  }
+}
+
+}  // namespace llmc::exec

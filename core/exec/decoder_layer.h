@@ -1,0 +1,49 @@
+// core/exec/decoder_layer.h - one decoder layer built from the architecture table and its weights:
+// pre-norm attention, then a pre-norm gated MLP or sparse MoE block, each with a residual.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <string>
+#include <vector>
+
+#include "exec/attention.h"
+#include "exec/moe.h"
+#include "exec/tap.h"
+#include "exec/weight_source.h"
+#include "model/architecture.h"
+#include "util/expected.h"
+
+namespace llmc::exec {
+
+class DecoderLayer {
+ public:
+  /// Reads layer `index`'s tensors from `weights`; errors name a missing tensor or a shape that does not
+  /// match the config (both shapes). `arch` must outlive the layer.
+  static Expected<DecoderLayer> load(const model::Architecture& arch, WeightSource& weights, int64_t index);
+
+  /// hidden [B, T, hidden] -> [B, T, hidden]. `tap` (may be null) sees every Linear it runs.
+  Expected<at::Tensor> forward(const at::Tensor& hidden, const BatchContext& batch, const LinearTap* tap = nullptr) const;
+
+  int64_t index() const { return index_; }
+  /// The layer's tensors; replace entries to run with substituted weights.
+  LayerWeights& weights() { return weights_; }
+  const LayerWeights& weights() const { return weights_; }
+  /// The Linear modules of the layer, in execution order (experts after the router).
+  const std::vector<std::string>& linear_modules() const { return linear_modules_; }
+
+ private:
+  DecoderLayer(const model::Architecture& arch, int64_t index);
+
+  const model::Architecture* arch_;
+  int64_t index_;
+  std::string input_norm_, post_attention_norm_;
+  AttentionNames attention_;
+  bool moe_ = false;
+  MlpNames mlp_;
+  MoeSpec moe_spec_;
+  std::vector<std::string> linear_modules_;
+  LayerWeights weights_;
+};
+
+}  // namespace llmc::exec

@@ -1,0 +1,22 @@
+// core/exec/tap.h - the hooks calibration uses to watch and steer a layer's forward.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace llmc::exec {
+
+/// Called for every Linear the forward runs (projections, router, each expert with the tokens routed to
+/// it), with its input [..., in] and output [..., out], in execution order. The views are valid for the
+/// call only; copy what must outlive it.
+using LinearTap = std::function<void(std::string_view module, const at::Tensor& input, const at::Tensor& output)>;
+
+/// A layer's tensors by full checkpoint name ("model.layers.0.self_attn.q_proj.weight"), dense, in the
+/// compute dtype. Callers may replace entries (same shape) to run the layer with substituted weights.
+using LayerWeights = std::map<std::string, at::Tensor, std::less<>>;
+
+}  // namespace llmc::exec
