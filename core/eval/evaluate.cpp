@@ -58,28 +58,10 @@ struct ScoredModel {
   exec::Head head;
 };
 
-// llmc eval runs a compressed checkpoint's dequantized weights with full-precision activations.
-void warn_if_activations_are_quantized(const exec::ModelRunner& runner, const std::filesystem::path& dir) {
-  const nlohmann::json& config = runner.config();
-  const auto quantization = config.find("quantization_config");
-  if (quantization == config.end() || !quantization->is_object()) return;
-  const nlohmann::json groups = quantization->value("config_groups", nlohmann::json::object());
-  for (const auto& [name, group] : groups.items()) {
-    const bool quantized_inputs = group.contains("input_activations") && !group["input_activations"].is_null();
-    const bool quantized_outputs = group.contains("output_activations") && !group["output_activations"].is_null();
-    if (quantized_inputs || quantized_outputs) {
-      log::warning("{}: {} quantizes activations; activation quantization is not simulated by llmc eval, so the "
-                   "scores reflect the weights' quantization only", dir.string(), name);
-      return;
-    }
-  }
-}
-
 Expected<ScoredModel> stream_model(const std::filesystem::path& dir, const std::vector<exec::Batch>& batches,
                                    const exec::ComputeOptions& compute, bool show_progress) {
   auto runner = exec::ModelRunner::open(dir, compute);
   LLMC_TRY(runner);
-  warn_if_activations_are_quantized(**runner, dir);
   Progress progress(show_progress && stderr_is_terminal());
   progress.start(fmt::format("eval {}", dir.filename().string()), (*runner)->architecture().num_layers);
   exec::StreamHooks hooks;
@@ -99,10 +81,12 @@ Expected<ScoredModel> stream_model(const std::filesystem::path& dir, const std::
 // many positions at a time instead of whole windows.
 constexpr int64_t kPositionsPerChunk = 128;
 
+// The head gets [1, count, hidden], the shape a model hands its head, so that a head with per-token dynamic
+// activation quantization reduces each position on its own.
 Expected<at::Tensor> chunk_logits(const ScoredModel& model, size_t batch, int64_t row, int64_t begin, int64_t count) {
-  auto logits = model.head.forward(model.hidden[batch].select(0, row).narrow(0, begin, count));
+  auto logits = model.head.forward(model.hidden[batch].narrow(0, row, 1).narrow(1, begin, count));
   LLMC_TRY(logits);
-  return logits->cpu();
+  return logits->squeeze(0).cpu();
 }
 
 Status score(ScoredModel& model, ScoredModel* compared, const std::vector<exec::Batch>& batches,

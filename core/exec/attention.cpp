@@ -20,17 +20,17 @@ at::Tensor attention_mask(const at::Tensor& tokens, std::optional<int64_t> windo
   return mask.unsqueeze(1);
 }
 
-at::Tensor self_attention(const model::Architecture& arch, const AttentionNames& names, const LayerWeights& weights,
-                          const at::Tensor& x, const BatchContext& batch, const at::Tensor& mask, const LinearTap* tap) {
+at::Tensor self_attention(const model::Architecture& arch, const AttentionNames& names, const LinearContext& layer,
+                          const at::Tensor& x, const BatchContext& batch, const at::Tensor& mask) {
   const int64_t b = x.size(0), t = x.size(1), d = arch.head_dim;
   auto heads = [&](const at::Tensor& y, int64_t count, const std::optional<std::string>& norm) {
     at::Tensor split = y.view({b, t, count, d});
-    if (norm) split = rms_norm(split, weights.at(*norm + ".weight"), arch.norm_eps);
+    if (norm) split = rms_norm(split, layer.weights.at(*norm + ".weight"), arch.norm_eps);
     return split.transpose(1, 2);  // [B, heads, T, D]
   };
-  at::Tensor q = heads(linear(weights, names.q, x, tap), arch.num_heads, names.q_norm);
-  at::Tensor k = heads(linear(weights, names.k, x, tap), arch.num_kv_heads, names.k_norm);
-  at::Tensor v = heads(linear(weights, names.v, x, tap), arch.num_kv_heads, std::nullopt);
+  at::Tensor q = heads(linear(layer, names.q, x), arch.num_heads, names.q_norm);
+  at::Tensor k = heads(linear(layer, names.k, x), arch.num_kv_heads, names.k_norm);
+  at::Tensor v = heads(linear(layer, names.v, x), arch.num_kv_heads, std::nullopt);
   q = Rope::apply(q, batch.cos, batch.sin);
   k = Rope::apply(k, batch.cos, batch.sin);
   if (const int64_t groups = arch.num_heads / arch.num_kv_heads; groups > 1) {  // GQA: kv head h serves heads h*g..
@@ -39,7 +39,7 @@ at::Tensor self_attention(const model::Architecture& arch, const AttentionNames&
   }
   const double scale = 1.0 / std::sqrt(static_cast<double>(d));
   const at::Tensor out = at::scaled_dot_product_attention(q, k, v, mask, 0.0, false, scale);
-  return linear(weights, names.o, out.transpose(1, 2).reshape({b, t, arch.num_heads * d}), tap);
+  return linear(layer, names.o, out.transpose(1, 2).reshape({b, t, arch.num_heads * d}));
 }
 
 }  // namespace llmc::exec

@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "exec/tap.h"
+#include "exec/linear.h"
 #include "model/architecture.h"
 
 namespace llmc::exec {
@@ -29,7 +29,7 @@ struct AttentionNames {
 at::Tensor attention_mask(const at::Tensor& tokens, std::optional<int64_t> window);
 
 /// Self-attention of x [B, T, hidden] -> [B, T, hidden] (o_proj included).
-at::Tensor self_attention(const model::Architecture& arch, const AttentionNames& names, const LayerWeights& weights,
-                          const at::Tensor& x, const BatchContext& batch, const at::Tensor& mask, const LinearTap* tap);
+at::Tensor self_attention(const model::Architecture& arch, const AttentionNames& names, const LinearContext& layer,
+                          const at::Tensor& x, const BatchContext& batch, const at::Tensor& mask);
 
 }  // namespace llmc::exec

@@ -16,12 +16,14 @@ using Shape = std::vector<int64_t>;
 // Loads tensors into a layer's map, checking each against the shape the config implies.
 class Loader {
  public:
-  Loader(WeightSource& source, LayerWeights& out) : source_(source), out_(out) {}
+  Loader(WeightSource& source, LayerWeights& out, LayerActivationQuantization& activations)
+      : source_(source), out_(out), activations_(activations) {}
 
   Status linear(const std::string& module, int64_t out_features, int64_t in_features, bool bias) {
-    auto weight = source_.linear_weight(module);
-    LLMC_TRY(weight);
-    LLMC_TRY(store(module + ".weight", std::move(*weight), {out_features, in_features}));
+    auto linear = source_.linear_weight(module);
+    LLMC_TRY(linear);
+    LLMC_TRY(store(module + ".weight", std::move(linear->weight), {out_features, in_features}));
+    if (!linear->activations.empty()) activations_.insert_or_assign(module, std::move(linear->activations));
     if (!bias) return Status::ok();
     return plain(module + ".bias", {out_features});
   }
@@ -43,6 +45,7 @@ class Loader {
 
   WeightSource& source_;
   LayerWeights& out_;
+  LayerActivationQuantization& activations_;
 };
 
 MlpNames mlp_names(const model::DenseMlpNames& pattern, int64_t layer, int64_t expert = -1) {
@@ -84,7 +87,7 @@ Expected<DecoderLayer> DecoderLayer::load(const model::Architecture& arch, Weigh
   if (index < 0 || index >= arch.num_layers)
     return Error{fmt::format("layer {} does not exist (the model has {})", index, arch.num_layers)};
   DecoderLayer layer(arch, index);
-  Loader load(source, layer.weights_);
+  Loader load(source, layer.weights_, layer.activations_);
   const int64_t hidden = arch.hidden_size, d = arch.head_dim;
   const bool bias = arch.attention_bias;
   const bool o_bias = bias && arch.table->attention_bias == model::AttentionBias::from_config;
@@ -113,14 +116,16 @@ Expected<DecoderLayer> DecoderLayer::load(const model::Architecture& arch, Weigh
 Expected<at::Tensor> DecoderLayer::forward(const at::Tensor& hidden, const BatchContext& batch, const LinearTap* tap) const {
   try {
     const at::Tensor mask = attention_mask(batch.tokens, arch_->sliding_window[static_cast<size_t>(index_)]);
-    const at::Tensor attended = self_attention(*arch_, attention_, weights_,
+    const LinearContext linears{weights_, activations_, tap};
+    const at::Tensor attended = self_attention(*arch_, attention_, linears,
                                                rms_norm(hidden, weights_.at(input_norm_ + ".weight"), arch_->norm_eps), batch,
-                                               mask, tap);
+                                               mask);
     const at::Tensor residual = hidden + attended;
     const at::Tensor normed = rms_norm(residual, weights_.at(post_attention_norm_ + ".weight"), arch_->norm_eps);
-    const at::Tensor mixed = moe_ ? sparse_moe(moe_spec_, weights_, normed, tap) : gated_mlp(mlp_, weights_, normed, tap);
+    const at::Tensor mixed = moe_ ? sparse_moe(moe_spec_, linears, normed) : gated_mlp(mlp_, linears, normed);
     return residual + mixed;
-  } catch (const std::exception& e) {  // c10::Error from a substituted weight of the wrong shape, or out_of_range
+  } catch (const std::exception& e) {  // c10::Error from a substituted weight of the wrong shape, out_of_range,
+                                       // or a Linear's activation quantization (runtime_error naming it)
     return Error{fmt::format("layer {} forward: {}", index_, e.what())};
   }
 }

@@ -31,6 +31,9 @@ class DecoderLayer {
   const LayerWeights& weights() const { return weights_; }
   /// The Linear modules of the layer, in execution order (experts after the router).
   const std::vector<std::string>& linear_modules() const { return linear_modules_; }
+  /// The activation quantization of the layer's Linears that a compressed-tensors scheme quantizes (none
+  /// when ComputeOptions::quantize_activations is false).
+  const LayerActivationQuantization& activation_quantization() const { return activations_; }
 
  private:
   DecoderLayer(const model::Architecture& arch, int64_t index);
@@ -44,6 +47,7 @@ class DecoderLayer {
   MoeSpec moe_spec_;
   std::vector<std::string> linear_modules_;
   LayerWeights weights_;
+  LayerActivationQuantization activations_;
 };
 
 }  // namespace llmc::exec

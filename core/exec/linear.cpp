@@ -2,14 +2,39 @@
 #include "exec/linear.h"
 
 #include <ATen/ATen.h>
+#include <fmt/format.h>
+
+#include <stdexcept>
 
 namespace llmc::exec {
+namespace {
 
-at::Tensor linear(const LayerWeights& weights, const std::string& module, const at::Tensor& x, const LinearTap* tap) {
-  const auto bias = weights.find(module + ".bias");
-  const at::Tensor y = at::linear(x, weights.at(module + ".weight"), bias == weights.end() ? at::Tensor() : bias->second);
+at::Tensor fake_quantize_or_throw(const QuantizedActivation& activation, const at::Tensor& value,
+                                  const std::string& module, const char* side) {
+  auto quantized = fake_quantize_activation(activation, value);
+  if (!quantized)
+    throw std::runtime_error(fmt::format("module '{}': {} activations: {}", module, side, quantized.error().message));
+  return std::move(*quantized);
+}
+
+}  // namespace
+
+at::Tensor run_linear(const std::string& module, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
+                      const ActivationQuantization* activations, const LinearTap* tap) {
+  const at::Tensor input =
+      activations && activations->input ? fake_quantize_or_throw(*activations->input, x, module, "input") : x;
+  at::Tensor y = at::linear(input, weight, bias);
+  if (activations && activations->output) y = fake_quantize_or_throw(*activations->output, y, module, "output");
   if (tap && *tap) (*tap)(module, x, y);
   return y;
+}
+
+at::Tensor linear(const LinearContext& layer, const std::string& module, const at::Tensor& x) {
+  const auto bias = layer.weights.find(module + ".bias");
+  const auto activations = layer.activations.find(module);
+  return run_linear(module, x, layer.weights.at(module + ".weight"),
+                    bias == layer.weights.end() ? at::Tensor() : bias->second,
+                    activations == layer.activations.end() ? nullptr : &activations->second, layer.tap);
 }
 
 }  // namespace llmc::exec

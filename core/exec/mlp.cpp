@@ -3,14 +3,13 @@
 
 #include <ATen/ATen.h>
 
-#include "exec/linear.h"
 
 namespace llmc::exec {
 
-at::Tensor gated_mlp(const MlpNames& names, const LayerWeights& weights, const at::Tensor& x, const LinearTap* tap) {
-  const at::Tensor gate = linear(weights, names.gate, x, tap);
-  const at::Tensor up = linear(weights, names.up, x, tap);
-  return linear(weights, names.down, at::silu(gate) * up, tap);
+at::Tensor gated_mlp(const MlpNames& names, const LinearContext& layer, const at::Tensor& x) {
+  const at::Tensor gate = linear(layer, names.gate, x);
+  const at::Tensor up = linear(layer, names.up, x);
+  return linear(layer, names.down, at::silu(gate) * up);
 }
 
 }  // namespace llmc::exec

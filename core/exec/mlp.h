@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "exec/tap.h"
+#include "exec/linear.h"
 
 namespace llmc::exec {
 
@@ -13,6 +13,6 @@ struct MlpNames {
   std::string gate, up, down;
 };
 
-at::Tensor gated_mlp(const MlpNames& names, const LayerWeights& weights, const at::Tensor& x, const LinearTap* tap);
+at::Tensor gated_mlp(const MlpNames& names, const LinearContext& layer, const at::Tensor& x);
 
 }  // namespace llmc::exec

@@ -5,15 +5,18 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "exec/linear.h"
 #include "exec/norm.h"
 
 namespace llmc::exec {
 
 Expected<at::Tensor> Head::forward(const at::Tensor& hidden) const {
   try {
-    return at::linear(rms_norm(hidden, norm_, eps_), weight_);
+    return run_linear(module_, rms_norm(hidden, norm_, eps_), weight_, at::Tensor(), &activations_, nullptr);
   } catch (const c10::Error& e) {
     return Error{fmt::format("head forward: {}", e.what_without_backtrace())};
+  } catch (const std::runtime_error& e) {  // the head's activation quantization
+    return Error{fmt::format("head forward: {}", e.what())};
   }
 }
 
@@ -91,15 +94,22 @@ Expected<Head> ModelRunner::load_head() {
   if (norm->sizes() != at::IntArrayRef{arch_.hidden_size})
     return Error{fmt::format("tensor '{}' has shape [{}], the config implies [{}]", norm_name, fmt::join(norm->sizes(), ", "),
                              arch_.hidden_size)};
-  auto weight = arch_.tie_word_embeddings ? weights_->tensor(fmt::format("{}.weight", arch_.table->embedding))
-                                          : weights_->linear_weight(arch_.table->head);
-  LLMC_TRY(weight);
-  if (weight->dim() != 2 || weight->size(0) != arch_.vocab_size || weight->size(1) != arch_.hidden_size)
+  head.module_ = arch_.tie_word_embeddings ? std::string(arch_.table->embedding) : std::string(arch_.table->head);
+  auto linear = [&]() -> Expected<LinearWeight> {
+    if (!arch_.tie_word_embeddings) return weights_->linear_weight(arch_.table->head);
+    auto tied = weights_->tensor(fmt::format("{}.weight", arch_.table->embedding));
+    LLMC_TRY(tied);
+    return LinearWeight{std::move(*tied), {}};
+  }();
+  LLMC_TRY(linear);
+  const at::Tensor& weight = linear->weight;
+  if (weight.dim() != 2 || weight.size(0) != arch_.vocab_size || weight.size(1) != arch_.hidden_size)
     return Error{fmt::format("the head weight ({}) has shape [{}], the config implies [{}, {}]",
                              arch_.tie_word_embeddings ? "tied to the embedding" : std::string(arch_.table->head),
-                             fmt::join(weight->sizes(), ", "), arch_.vocab_size, arch_.hidden_size)};
+                             fmt::join(weight.sizes(), ", "), arch_.vocab_size, arch_.hidden_size)};
   head.norm_ = std::move(*norm);
-  head.weight_ = std::move(*weight);
+  head.weight_ = std::move(linear->weight);
+  head.activations_ = std::move(linear->activations);
   head.eps_ = arch_.norm_eps;
   return head;
 }

@@ -41,12 +41,16 @@ struct StreamHooks {
 /// The final norm and the head (the embedding when tied).
 class Head {
  public:
-  /// hidden [B, T, hidden] -> logits [B, T, vocab].
+  /// hidden [B, T, hidden] -> logits [B, T, vocab]. A head whose compressed-tensors scheme quantizes its
+  /// activations fake-quantizes them as a Linear does (dynamic per-token args reduce each [B, T] position
+  /// only when given the 3-D shape the model hands its head).
   Expected<at::Tensor> forward(const at::Tensor& hidden) const;
 
  private:
   friend class ModelRunner;
+  std::string module_;  // the head Linear, or the embedding it is tied to
   at::Tensor norm_, weight_;
+  ActivationQuantization activations_;
   double eps_ = 0;
 };
 

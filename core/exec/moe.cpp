@@ -3,13 +3,12 @@
 
 #include <ATen/ATen.h>
 
-#include "exec/linear.h"
 
 namespace llmc::exec {
 
-at::Tensor sparse_moe(const MoeSpec& spec, const LayerWeights& weights, const at::Tensor& x, const LinearTap* tap) {
+at::Tensor sparse_moe(const MoeSpec& spec, const LinearContext& layer, const at::Tensor& x) {
   const at::Tensor tokens = x.reshape({-1, x.size(-1)});
-  const at::Tensor logits = linear(weights, spec.router, tokens, tap);
+  const at::Tensor logits = linear(layer, spec.router, tokens);
   const at::Tensor probs = at::softmax(logits.to(at::kFloat), -1);
   auto [top_values, top_index] = at::topk(probs, spec.top_k, -1);
   if (spec.renormalize) top_values = top_values / top_values.sum(-1, /*keepdim=*/true);
@@ -23,7 +22,7 @@ at::Tensor sparse_moe(const MoeSpec& spec, const LayerWeights& weights, const at
     const at::Tensor& slot = where[0];
     const at::Tensor& token = where[1];
     if (token.numel() == 0) continue;
-    const at::Tensor y = gated_mlp(spec.experts[static_cast<size_t>(e)], weights, tokens.index_select(0, token), tap);
+    const at::Tensor y = gated_mlp(spec.experts[static_cast<size_t>(e)], layer, tokens.index_select(0, token));
     out.index_add_(0, token, y * top_values.index({token, slot}).unsqueeze(-1));
   }
   return out.view(x.sizes());

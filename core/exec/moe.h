@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "exec/mlp.h"
-#include "exec/tap.h"
 
 namespace llmc::exec {
 
@@ -21,6 +20,6 @@ struct MoeSpec {
 /// x [B, T, hidden] -> [B, T, hidden]: routing probabilities softmax(router(x)) in float32, top-k,
 /// optionally renormalized; every token's output is the weighted sum of its experts' outputs, added in
 /// expert order as transformers does. The tap sees each expert with the tokens routed to it.
-at::Tensor sparse_moe(const MoeSpec& spec, const LayerWeights& weights, const at::Tensor& x, const LinearTap* tap);
+at::Tensor sparse_moe(const MoeSpec& spec, const LinearContext& layer, const at::Tensor& x);
 
 }  // namespace llmc::exec

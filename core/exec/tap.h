@@ -12,7 +12,9 @@ namespace llmc::exec {
 
 /// Called for every Linear the forward runs (projections, router, each expert with the tokens routed to
 /// it), with its input [..., in] and output [..., out], in execution order. The views are valid for the
-/// call only; copy what must outlive it.
+/// call only; copy what must outlive it. For a Linear whose scheme quantizes activations, the input is the
+/// one BEFORE fake-quantization (what the reference's calibration observers see; the matmul itself sees it
+/// fake-quantized) and the output is the one the layer goes on with (after output fake-quantization, if any).
 using LinearTap = std::function<void(std::string_view module, const at::Tensor& input, const at::Tensor& output)>;
 
 /// A layer's tensors by full checkpoint name ("model.layers.0.self_attn.q_proj.weight"), dense, in the

@@ -40,6 +40,42 @@ Expected<at::Tensor> dequantize_module(const format::QuantizedModule& module) {
   return dense;
 }
 
+// The activation quantization of a read module: the scheme's args for one side with the qparams stored for it
+// (moved to the compute dtype and device, as loading the model in that dtype does).
+Expected<std::optional<QuantizedActivation>> activation(const format::QuantizedModule& module, std::string_view side,
+                                                        const std::optional<recipe::QuantArgs>& args,
+                                                        const format::QParams& stored, const ComputeOptions& options) {
+  if (!args) return std::optional<QuantizedActivation>();
+  if (args->dynamic == recipe::Dynamic::off && !stored.scale.defined())
+    return Error{fmt::format("module '{}': {}_activations are static but tensor '{}.{}_scale' is missing", module.name,
+                             side, module.name, side)};
+  if (args->strategy == recipe::Strategy::tensor_group && !stored.global_scale.defined())
+    return Error{fmt::format("module '{}': {}_activations are tensor_group but tensor '{}.{}_global_scale' is missing",
+                             module.name, side, module.name, side)};
+  auto convert = [&](const at::Tensor& t) {
+    return t.to(options.device, at::isFloatingType(t.scalar_type()) ? options.dtype : t.scalar_type(), false, true);
+  };
+  QuantizedActivation out{*args, {}};
+  if (stored.scale.defined()) out.stored.scale = convert(stored.scale);
+  if (stored.zero_point.defined()) out.stored.zero_point = convert(stored.zero_point);
+  if (stored.global_scale.defined()) out.stored.global_scale = convert(stored.global_scale);
+  return std::optional<QuantizedActivation>(std::move(out));
+}
+
+// A read module as the runner computes it: the dequantized weight and, when asked, its activation quantization.
+Expected<LinearWeight> linear_of(const format::QuantizedModule& module, const ComputeOptions& options) {
+  auto dense = dequantize_module(module);
+  LLMC_TRY(dense);
+  LinearWeight out{dense->to(options.device, options.dtype, /*non_blocking=*/false, /*copy=*/true), {}};
+  if (!options.quantize_activations) return out;
+  auto input = activation(module, "input", module.scheme.input_activations, module.input_qparams, options);
+  LLMC_TRY(input);
+  auto output = activation(module, "output", module.scheme.output_activations, module.output_qparams, options);
+  LLMC_TRY(output);
+  out.activations = {std::move(*input), std::move(*output)};
+  return out;
+}
+
 class CheckpointWeights final : public WeightSource {
  public:
   CheckpointWeights(const model::Checkpoint& checkpoint, ComputeOptions options,
@@ -52,13 +88,18 @@ class CheckpointWeights final : public WeightSource {
     return finish(*stored, name);
   }
 
-  Expected<at::Tensor> linear_weight(std::string_view module) override {
+  Expected<LinearWeight> linear_weight(std::string_view module) override {
     const std::string weight_name = fmt::format("{}.weight", module);
-    if (!quantization_) return tensor(weight_name);
+    auto plain = [&]() -> Expected<LinearWeight> {
+      auto weight = tensor(weight_name);
+      LLMC_TRY(weight);
+      return LinearWeight{std::move(*weight), {}};
+    };
+    if (!quantization_) return plain();
     static const std::vector<std::string> kLinear = {"Linear"};
     auto group = quantization_->find_group(module, kLinear);
     if (!group) return Error{fmt::format("{}: {}", checkpoint_.dir().string(), group.error().message)};
-    if (!*group) return tensor(weight_name);
+    if (!*group) return plain();
 
     std::map<std::string, at::Tensor, std::less<>> stored;  // views of the module's tensors, by local name
     std::vector<std::string> read;
@@ -76,14 +117,13 @@ class CheckpointWeights final : public WeightSource {
       return &stored.emplace(std::string(local), *view).first->second;
     };
     auto quantized = format::read_module(std::string(module), (*group)->format, (*group)->scheme, lookup, fallback_dtype_);
-    Expected<at::Tensor> dense = read_error  ? Expected<at::Tensor>(*read_error)
-                                 : quantized ? dequantize_module(*quantized)
-                                             : Expected<at::Tensor>(quantized.error());
-    if (dense) *dense = dense->to(options_.device, options_.dtype, /*non_blocking=*/false, /*copy=*/true);
+    Expected<LinearWeight> linear = read_error  ? Expected<LinearWeight>(*read_error)
+                                    : quantized ? linear_of(*quantized, options_)
+                                                : Expected<LinearWeight>(quantized.error());
     stored.clear();
     for (const auto& full : read) release(full);
-    if (!dense) return Error{fmt::format("{}: {}", checkpoint_.dir().string(), dense.error().message)};
-    return dense;
+    if (!linear) return Error{fmt::format("{}: {}", checkpoint_.dir().string(), linear.error().message)};
+    return linear;
   }
 
  private:

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string_view>
 
+#include "exec/activation_quantization.h"
 #include "model/checkpoint.h"
 #include "util/expected.h"
 
@@ -16,6 +17,15 @@ namespace llmc::exec {
 struct ComputeOptions {
   at::ScalarType dtype = at::kFloat;  // checkpoint_dtype() runs in the checkpoint's own dtype
   at::Device device = at::kCPU;
+  /// Fake-quantize the activations of Linears whose compressed-tensors scheme quantizes them, as CT's forward
+  /// does; false runs a compressed checkpoint weight-only (dequantized weights, full-precision activations).
+  bool quantize_activations = true;
+};
+
+/// A Linear as the runner computes it: its dense weight and what CT's forward does to its activations.
+struct LinearWeight {
+  at::Tensor weight;                   // [out, in], compute dtype and device
+  ActivationQuantization activations;  // empty: full-precision activations
 };
 
 /// Where the runner takes its weights from. Every returned tensor is an owned copy: dropping it frees it.
@@ -24,10 +34,11 @@ class WeightSource {
   virtual ~WeightSource() = default;
   /// Tensor `name` ("model.norm.weight") as stored, converted; the error names the tensor and checkpoint.
   virtual Expected<at::Tensor> tensor(std::string_view name) = 0;
-  /// The dense weight [out, in] of Linear `module`: "<module>.weight", or, for a module a compressed-tensors
-  /// quantization_config quantizes, its stored values dequantized as compressed-tensors decompresses them
-  /// (weights only: the scheme's activation quantization is not simulated).
-  virtual Expected<at::Tensor> linear_weight(std::string_view module) = 0;
+  /// Linear `module`: its dense weight "<module>.weight", or, for a module a compressed-tensors
+  /// quantization_config quantizes, its stored values dequantized as compressed-tensors decompresses them,
+  /// with the scheme's input/output activation args and their stored qparams ("<module>.input_scale", ...,
+  /// in the compute dtype; none when ComputeOptions::quantize_activations is false).
+  virtual Expected<LinearWeight> linear_weight(std::string_view module) = 0;
 };
 
 /// The weights of an opened checkpoint (which must outlive the source). Reads config.json's

@@ -9,7 +9,9 @@ OUT_DIR/<case>/reference.safetensors
                            1 = token), logits_<batch> (float32 [2, 10, vocab]): transformers' logits of the
                            checkpoint reloaded in float32 (eager attention), with position_ids counting tokens only
                            (cumsum(mask) - 1), as the runner numbers them.
-OUT_DIR/w4a16, fp8_dynamic: compressed-tensors checkpoints (see make_compressed), with reference.safetensors
+OUT_DIR/w4a16, fp8_dynamic, w8a8, fp8_static: compressed-tensors checkpoints (see make_compressed), with
+                           reference.safetensors (CT's forward: activations fake-quantized) and
+                           reference_weight_only.safetensors (quantization disabled: the dequantized weights only)
 OUT_DIR/cases.json         {"cases": [case, ...]}
 
 Batch rows are built so that padding can be checked without transformers: row 0 of "left" is row 0 of "full"
@@ -139,10 +141,28 @@ def make_case(out_dir, name, config_class, model_class, overrides, dtype):
     reference_logits(directory)
 
 
-def make_compressed(out_dir, name, scheme):
-    """A bf16 Llama (hidden 128: W4A16's groups are 128 wide) quantized data-free with `scheme` by LLM
-    Compressor, saved compressed; the reference decompresses it at load (CompressedTensorsConfig(dequantize=True))
-    and runs the dequantized weights without activation quantization."""
+def calibration():
+    """What oneshot needs to calibrate static activation scales: 8 random rows and a word-level tokenizer over
+    the vocabulary (oneshot requires a processor once it is given a dataset)."""
+    from datasets import Dataset
+    from tokenizers import Tokenizer, models
+    from transformers import PreTrainedTokenizerFast
+
+    ids = torch.randint(1, VOCAB, (8, LENGTH), generator=torch.Generator().manual_seed(7))
+    dataset = Dataset.from_dict({"input_ids": ids.tolist(), "attention_mask": torch.ones_like(ids).tolist()})
+    vocabulary = Tokenizer(models.WordLevel({f"t{i}": i for i in range(VOCAB)}, unk_token="t0"))
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=vocabulary, unk_token="t0", pad_token="t0")
+    return dict(dataset=dataset, processor=tokenizer, num_calibration_samples=len(ids))
+
+
+def make_compressed(out_dir, name, scheme, calibrated):
+    """A bf16 Llama (hidden 128: W4A16's groups are 128 wide) quantized with `scheme` by LLM Compressor,
+    data-free or (`calibrated`) on calibration() for static input scales, saved compressed. The references
+    decompress it at load (CompressedTensorsConfig(dequantize=True)), which leaves every quantized Linear in
+    status DECOMPRESSED: CT's forward then skips the weights' fake-quantization (the weights are the
+    dequantized ones) but still fake-quantizes the scheme's activations.
+    reference.safetensors runs that forward; reference_weight_only.safetensors disables quantization."""
+    from compressed_tensors.quantization import QuantizationStatus
     from compressed_tensors.quantization.lifecycle.helpers import disable_quantization
     from llmcompressor import oneshot
     from llmcompressor.modifiers.quantization import QuantizationModifier
@@ -156,27 +176,39 @@ def make_compressed(out_dir, name, scheme):
     LlamaForCausalLM(config).to(torch.bfloat16).save_pretrained(base)
     # oneshot reads config.json from the model's name_or_path, so the model comes from its directory
     model = LlamaForCausalLM.from_pretrained(base, dtype=torch.bfloat16)
-    oneshot(model=model, recipe=QuantizationModifier(targets=["Linear"], scheme=scheme, ignore=["lm_head"]))
+    oneshot(model=model, recipe=QuantizationModifier(targets=["Linear"], scheme=scheme, ignore=["lm_head"]),
+            **(calibration() if calibrated else {}))
     directory = os.path.join(out_dir, name)
     model.save_pretrained(directory, save_compressed=True)
 
     model = AutoModelForCausalLM.from_pretrained(directory, attn_implementation="eager", dtype=torch.bfloat16,
                                                  quantization_config=CompressedTensorsConfig(dequantize=True))
-    model.apply(disable_quantization)
+    statuses = {getattr(m, "quantization_status", None) for m in model.modules() if hasattr(m, "quantization_scheme")}
+    assert statuses == {QuantizationStatus.DECOMPRESSED}, statuses
     model = model.float().eval()
-    out = {}
-    with torch.no_grad():
-        for batch, (ids, mask) in batches().items():
-            positions = (mask.cumsum(-1) - 1).clamp(min=0)
-            out[f"ids_{batch}"] = ids.contiguous()
-            out[f"mask_{batch}"] = mask.contiguous()
-            out[f"logits_{batch}"] = model(input_ids=ids, attention_mask=mask, position_ids=positions).logits.float().contiguous()
-    save_file(out, os.path.join(directory, "reference.safetensors"))
+
+    def logits():
+        out = {}
+        with torch.no_grad():
+            for batch, (ids, mask) in batches().items():
+                positions = (mask.cumsum(-1) - 1).clamp(min=0)
+                out[f"ids_{batch}"] = ids.contiguous()
+                out[f"mask_{batch}"] = mask.contiguous()
+                out[f"logits_{batch}"] = model(input_ids=ids, attention_mask=mask,
+                                               position_ids=positions).logits.float().contiguous()
+        return out
+
+    save_file(logits(), os.path.join(directory, "reference.safetensors"))
+    model.apply(disable_quantization)
+    save_file(logits(), os.path.join(directory, "reference_weight_only.safetensors"))
 
 
-# compressed case -> LLM Compressor scheme: int4 packed in int32 (pack-quantized), and float8 stored as
-# `weight` itself (float-quantized), whose name alone does not tell that it needs its scale
-COMPRESSED = {"w4a16": "W4A16", "fp8_dynamic": "FP8_DYNAMIC"}
+# compressed case -> (LLM Compressor scheme, calibrated): int4 packed in int32 (pack-quantized, weights only);
+# float8 stored as `weight` itself (float-quantized), whose name alone does not tell that it needs its scale,
+# with fp8 per-token dynamic inputs; int8 channel weights (int-quantized) with int8 per-token dynamic inputs;
+# fp8 per-tensor weights with a static fp8 per-tensor input scale (input_scale) calibrated on random tokens
+COMPRESSED = {"w4a16": ("W4A16", False), "fp8_dynamic": ("FP8_DYNAMIC", False), "w8a8": ("W8A8", False),
+              "fp8_static": ("FP8", True)}
 
 
 def main():
@@ -184,8 +216,8 @@ def main():
     os.makedirs(out_dir, exist_ok=True)
     for name, (config_class, model_class, overrides, dtype) in CASES.items():
         make_case(out_dir, name, config_class, model_class, overrides, dtype)
-    for name, scheme in COMPRESSED.items():
-        make_compressed(out_dir, name, scheme)
+    for name, (scheme, calibrated) in COMPRESSED.items():
+        make_compressed(out_dir, name, scheme, calibrated)
     with open(os.path.join(out_dir, "cases.json"), "w") as f:
         json.dump({"cases": list(CASES) + list(COMPRESSED)}, f)
 

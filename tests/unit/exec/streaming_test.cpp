@@ -21,8 +21,12 @@ class InstrumentedSource final : public WeightSource {
   explicit InstrumentedSource(std::unique_ptr<WeightSource> inner) : inner_(std::move(inner)) {}
 
   Expected<at::Tensor> tensor(std::string_view name) override { return track(name, inner_->tensor(name)); }
-  Expected<at::Tensor> linear_weight(std::string_view module) override {
-    return track(module, inner_->linear_weight(module));
+  Expected<LinearWeight> linear_weight(std::string_view module) override {
+    auto linear = inner_->linear_weight(module);
+    LLMC_TRY(linear);
+    auto weight = track(module, std::move(linear->weight));
+    LLMC_TRY(weight);
+    return LinearWeight{std::move(*weight), std::move(linear->activations)};
   }
 
   /// The most units (a decoder layer, or -1: embedding / norm / head) holding live weights at once.

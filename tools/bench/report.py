@@ -1,0 +1,98 @@
+"""The benchmark's outputs: results.json (every figure) and table.md (the tables the README shows)."""
+import json
+import pathlib
+
+
+def _mb(value: float) -> str:
+    return f"{value / 1e6:,.0f} MB"
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.2f} s"
+
+
+def _machine_line(results: dict) -> str:
+    machine = results["machine"]
+    return (f"Machine: {machine['cpu_model']}, {machine['cores']} cores, {machine['memory_bytes'] / 2**30:.1f} GiB "
+            f"RAM, Linux {machine['kernel']}; {machine['llmc']}; reference llmcompressor "
+            f"{machine['reference_packages']['llmcompressor']} (torch {machine['reference_packages']['torch']}).")
+
+
+def _load_line(results: dict) -> str:
+    load = results["load"]
+    return (f"Other processes used {load['other_processes_cpu_s']:.0f} CPU-seconds during the "
+            f"{load['wall_s']:.0f} s run ({load['other_processes_mean_cores']:.2f} cores on average; load average "
+            f"{load['loadavg_start'][0]:.2f} at the start, {load['loadavg_end'][0]:.2f} at the end).")
+
+
+def _bandwidth_line(results: dict) -> str:
+    bandwidth = results["bandwidth"]
+    disk, cache = bandwidth["disk"], bandwidth["page_cache"]
+    return (f"Sequential bandwidth ({bandwidth['bytes'] / 2**30:.2f} GiB file): disk (write + fsync, then read with "
+            f"the file evicted from the page cache) write {_mb(disk['write_bytes_per_s'])}/s, read "
+            f"{_mb(disk['read_bytes_per_s'])}/s, read+write {_mb(disk['read_write_bytes_per_s'])}/s; page cache "
+            f"read+write {_mb(cache['read_write_bytes_per_s'])}/s.")
+
+
+def _time_memory_table(scenarios: list) -> list:
+    lines = ["| scenario | llmc wall | reference wall | speed-up | llmc CPU | reference CPU | llmc peak RSS | "
+             "reference peak RSS | RSS llmc/ref | llmc I/O rate (share of disk r+w) | others' CPU meanwhile |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for scenario in scenarios:
+        llmc, reference = scenario["summary"]["medians"]["llmc"], scenario["summary"]["medians"]["reference"]
+        ratios = scenario["summary"]["ratios"]
+        lines.append(f"| {scenario['name']} | {_seconds(llmc['wall_s'])} | {_seconds(reference['wall_s'])} | "
+                     f"{1 / ratios['wall_s']:.2f}x | {_seconds(llmc['cpu_s'])} | {_seconds(reference['cpu_s'])} | "
+                     f"{_mb(llmc['peak_rss_bytes'])} | {_mb(reference['peak_rss_bytes'])} | "
+                     f"{ratios['peak_rss_bytes']:.3f} | {_mb(llmc['io_bytes_per_s'])}/s "
+                     f"({llmc['bandwidth_fraction']['disk']:.3f}) | "
+                     f"{_seconds(llmc['other_processes_cpu_s'])} / {_seconds(reference['other_processes_cpu_s'])} |")
+    return lines
+
+
+def _quality_table(scenarios: list) -> list:
+    scored = [scenario for scenario in scenarios if scenario["quality"]]
+    if not scored:
+        return []
+    lines = ["| scenario | windows | original PPL | llmc PPL | reference PPL | llmc mean KL | reference mean KL | "
+             "llmc top-1 | reference top-1 |", "|---|---|---|---|---|---|---|---|---|"]
+    for scenario in scored:
+        ours, theirs = scenario["quality"]["llmc"], scenario["quality"]["reference"]
+        lines.append(f"| {scenario['name']} | {ours['windows']} x 512 | {ours['original_perplexity']:.3f} | "
+                     f"{ours['perplexity']:.3f} | {theirs['perplexity']:.3f} | {ours['mean_kl']:.5f} | "
+                     f"{theirs['mean_kl']:.5f} | {100 * ours['top1_agreement']:.2f}% | "
+                     f"{100 * theirs['top1_agreement']:.2f}% |")
+    return lines
+
+
+def _targets_table(scenarios: list) -> list:
+    lines = ["| scenario | target | measured | met |", "|---|---|---|---|"]
+    for scenario in scenarios:
+        for judged in scenario["summary"]["targets"]:
+            lines.append(f"| {scenario['name']} | {judged['requirement']} | {judged['text']} | "
+                         f"{'yes' if judged['met'] else 'no'} |")
+    return lines
+
+
+def markdown(results: dict) -> str:
+    scenarios = results["scenarios"]
+    repeats = results["repeats"]
+    lines = [f"Time and memory: medians of {repeats} alternating runs per tool, each a whole process (imports and "
+             "loading included); ratios are medians of per-repeat llmc/reference ratios; the last column is the CPU "
+             "time other processes of the machine used during the llmc / reference runs (medians).", ""]
+    lines += _time_memory_table(scenarios)
+    quality = _quality_table(scenarios)
+    if quality:
+        lines += ["", f"Quality against the original model (`llmc eval`, {results['eval_data']}, 512-token "
+                      "windows; KL(original || output) per token, top-1 agreement with the original):", ""]
+        lines += quality
+    lines += ["", "Targets of issue 6:", ""] + _targets_table(scenarios)
+    lines += ["", _bandwidth_line(results), "", _machine_line(results), "", _load_line(results)]
+    return "\n".join(lines) + "\n"
+
+
+def write_reports(results: dict, out: pathlib.Path) -> str:
+    (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    table = markdown(results)
+    (out / "table.md").write_text(table)
+    return table

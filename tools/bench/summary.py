@@ -1,0 +1,57 @@
+"""A scenario's figures reduced to what the report shows: per-tool medians, llmc/reference ratios (the median of
+the per-repeat ratios, each repeat's llmc run paired with the reference run after it), the I/O rate as a share of the
+machine's bandwidth, and the issue's targets judged on those figures."""
+import statistics
+
+from scenarios import Targets
+
+MEASURES = ("wall_s", "cpu_s", "user_s", "sys_s", "peak_rss_bytes", "output_bytes", "other_processes_cpu_s")
+RATIOS = ("wall_s", "cpu_s", "peak_rss_bytes")
+
+
+def _io_rate(run: dict) -> float:
+    """(input bytes read + output bytes written) / wall time."""
+    return (run["input_bytes"] + run["output_bytes"]) / run["wall_s"]
+
+
+def _tool_medians(runs: list, bandwidth: dict) -> dict:
+    medians = {measure: statistics.median(run[measure] for run in runs) for measure in MEASURES}
+    medians["peak_gpu_bytes"] = None  # CPU runs (see measure.py)
+    rate = statistics.median(_io_rate(run) for run in runs)
+    medians["io_bytes_per_s"] = rate
+    medians["bandwidth_fraction"] = {kind: rate / bandwidth[kind]["read_write_bytes_per_s"]
+                                     for kind in ("disk", "page_cache")}
+    return medians
+
+
+def _judge(targets: Targets, ratios: dict, llmc: dict) -> list:
+    judged = []
+    wall = ratios["wall_s"]
+    judged.append({"target": "time", "requirement": f"at least {1 / targets.max_wall_ratio:g}x faster than the "
+                   "reference", "bound": targets.max_wall_ratio, "measured": wall,
+                   "met": wall <= targets.max_wall_ratio,
+                   "text": f"{1 / wall:.2f}x faster (llmc/reference wall {wall:.3f})"})
+    memory = ratios["peak_rss_bytes"]
+    judged.append({"target": "memory", "requirement": f"at most 1/{1 / targets.max_peak_rss_ratio:g} of the "
+                   "reference's peak RSS", "bound": targets.max_peak_rss_ratio, "measured": memory,
+                   "met": memory <= targets.max_peak_rss_ratio,
+                   "text": f"{memory:.3f} of the reference's peak RSS (1/{1 / memory:.1f})"})
+    if targets.min_bandwidth_fraction is not None:
+        share = llmc["bandwidth_fraction"]["disk"]
+        judged.append({"target": "bandwidth", "requirement": f"at least {targets.min_bandwidth_fraction:g} of the "
+                       "measured sequential read+write bandwidth", "bound": targets.min_bandwidth_fraction,
+                       "measured": share, "met": share >= targets.min_bandwidth_fraction,
+                       "text": f"{share:.3f} of the disk read+write bandwidth "
+                               f"({llmc['io_bytes_per_s'] / 1e6:.0f} MB/s)"})
+    return judged
+
+
+def summarize(result: dict, bandwidth: dict, targets: Targets) -> dict:
+    by_tool = {tool: [run for run in result["runs"] if run["tool"] == tool] for tool in ("llmc", "reference")}
+    medians = {tool: _tool_medians(runs, bandwidth) for tool, runs in by_tool.items()}
+    per_repeat = {measure: [ours[measure] / theirs[measure] for ours, theirs in zip(by_tool["llmc"],
+                                                                                    by_tool["reference"])]
+                  for measure in RATIOS}
+    ratios = {measure: statistics.median(values) for measure, values in per_repeat.items()}
+    return {"medians": medians, "ratios": ratios, "ratios_per_repeat": per_repeat,
+            "targets": _judge(targets, ratios, medians["llmc"])}
