@@ -4,10 +4,9 @@
 #include <fmt/format.h>
 
 #include <array>
-#include <fstream>
-#include <sstream>
 #include <string_view>
 
+#include "util/read_file.h"
 namespace llmc::data {
 namespace {
 
@@ -17,16 +16,8 @@ namespace fs = std::filesystem;
 constexpr std::array<std::string_view, 7> kSpecialTokenKeys = {"bos_token", "eos_token", "unk_token", "sep_token",
                                                                "pad_token", "cls_token", "mask_token"};
 
-Expected<std::string> read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error{fmt::format("cannot read {}", path.string())};
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 Expected<nlohmann::ordered_json> read_json(const fs::path& path) {
-  auto text = read_file(path);
+  auto text = read_file(path, "the file");
   if (!text) return text.error();
   auto json = nlohmann::ordered_json::parse(*text, nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded()) return Error{fmt::format("{}: not valid JSON", path.string())};
@@ -93,7 +84,7 @@ Expected<ChatTemplate> ChatTemplate::load(const fs::path& model_dir) {
     LLMC_TRY(add_special_tokens(*map, map_path, tokens));
   }
   if (fs::exists(jinja_path)) {
-    auto source = read_file(jinja_path);
+    auto source = read_file(jinja_path, "the chat template");
     if (!source) return source.error();
     return parse(*source, std::move(tokens), jinja_path.string());
   }

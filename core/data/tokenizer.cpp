@@ -1,9 +1,6 @@
 // core/data/tokenizer.cpp
 #include "data/tokenizer.h"
 
-#include <fstream>
-#include <sstream>
-
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -15,6 +12,7 @@
 #include "data/token_decoder.h"
 #include "data/tokenizer_json.h"
 #include "data/utf8.h"
+#include "util/read_file.h"
 
 namespace llmc::data {
 
@@ -46,13 +44,11 @@ Tokenizer::~Tokenizer() = default;
 
 Expected<Tokenizer> Tokenizer::load(const std::filesystem::path& tokenizer_json) {
   const std::string file = tokenizer_json.string();
-  std::ifstream in(tokenizer_json, std::ios::binary);
-  if (!in) return Error{fmt::format("{}: cannot open the file", file)};
-  std::stringstream content;
-  content << in.rdbuf();
+  auto content = read_file(tokenizer_json, "the tokenizer");
+  LLMC_TRY(content);
   nlohmann::json json;
   try {
-    json = nlohmann::json::parse(content.str());
+    json = nlohmann::json::parse(*content);
   } catch (const nlohmann::json::parse_error& error) {
     return Error{fmt::format("{}: not valid JSON: {}", file, error.what())};
   }

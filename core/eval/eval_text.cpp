@@ -3,22 +3,11 @@
 
 #include <fmt/format.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "data/dataset_reader.h"
+#include "util/read_file.h"
 
 namespace llmc::eval {
 namespace {
-
-Expected<std::string> read_whole_file(const std::filesystem::path& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) return Error{fmt::format("{}: cannot open the evaluation text", path.string())};
-  std::ostringstream text;
-  text << file.rdbuf();
-  if (file.bad()) return Error{fmt::format("{}: read failed", path.string())};
-  return text.str();
-}
 
 Expected<std::vector<int32_t>> dataset_tokens(const std::filesystem::path& path, const data::Tokenizer& tokenizer) {
   auto records = data::read_dataset(path);
@@ -51,7 +40,7 @@ Expected<std::vector<int32_t>> dataset_tokens(const std::filesystem::path& path,
 Expected<std::vector<int32_t>> read_eval_tokens(const std::filesystem::path& path, const data::Tokenizer& tokenizer) {
   const std::string extension = path.extension().string();
   if (extension == ".json" || extension == ".jsonl") return dataset_tokens(path, tokenizer);
-  auto text = read_whole_file(path);
+  auto text = read_file(path, "the evaluation text");
   LLMC_TRY(text);
   return tokenizer.encode(*text, true);
 }

@@ -51,30 +51,27 @@ Expected<at::Device> parse_device(const std::string& text) {
   }
 }
 
-/// A model opened for scoring, with its final hidden states once streamed.
+/// A model's final hidden states for every batch, and its head.
 struct ScoredModel {
-  std::unique_ptr<exec::ModelRunner> runner;
   std::vector<at::Tensor> hidden;
   exec::Head head;
 };
 
-Expected<ScoredModel> stream_model(const std::filesystem::path& dir, const std::vector<exec::Batch>& batches,
-                                   const exec::ComputeOptions& compute, bool show_progress) {
-  auto runner = exec::ModelRunner::open(dir, compute);
-  LLMC_TRY(runner);
+Expected<ScoredModel> stream_model(exec::ModelRunner& runner, const std::filesystem::path& dir,
+                                   const std::vector<exec::Batch>& batches, bool show_progress) {
   Progress progress(show_progress && stderr_is_terminal());
-  progress.start(fmt::format("eval {}", dir.filename().string()), (*runner)->architecture().num_layers);
+  progress.start(fmt::format("eval {}", dir.filename().string()), runner.architecture().num_layers);
   exec::StreamHooks hooks;
   hooks.on_layer = [&](exec::DecoderLayer& layer) {
     progress.update(static_cast<uint64_t>(layer.index() + 1));
     return Status::ok();
   };
-  auto hidden = (*runner)->final_hidden_states(batches, hooks);
+  auto hidden = runner.final_hidden_states(batches, hooks);
   progress.finish();
   LLMC_TRY(hidden);
-  auto head = (*runner)->load_head();
+  auto head = runner.load_head();
   LLMC_TRY(head);
-  return ScoredModel{std::move(*runner), std::move(*hidden), std::move(*head)};
+  return ScoredModel{std::move(*hidden), std::move(*head)};
 }
 
 // Logits are [positions, vocabulary] in fp32 (SmolLM2: 196 KB a position), so the head runs on this
@@ -133,17 +130,26 @@ Expected<EvalReport> evaluate(const EvalOptions& options) {
             windows->size(), options.window);
 
   const exec::ComputeOptions compute{at::kFloat, *device};
-  auto model = stream_model(options.model, batches, compute, options.progress);
+  auto runner = exec::ModelRunner::open(options.model, compute);
+  LLMC_TRY(runner);
+  std::unique_ptr<exec::ModelRunner> compared_runner;
+  if (options.compared_model) {
+    auto opened = exec::ModelRunner::open(*options.compared_model, compute);
+    LLMC_TRY(opened);
+    compared_runner = std::move(*opened);
+    // Checked before any forward pass: the models' log-probabilities are compared token by token.
+    if (compared_runner->architecture().vocab_size != (*runner)->architecture().vocab_size) {
+      return Error{fmt::format("{} has a vocabulary of {} tokens and {} of {}: they cannot be compared",
+                               options.model.string(), (*runner)->architecture().vocab_size,
+                               options.compared_model->string(), compared_runner->architecture().vocab_size)};
+    }
+  }
+  auto model = stream_model(**runner, options.model, batches, options.progress);
   LLMC_TRY(model);
   std::optional<ScoredModel> compared;
-  if (options.compared_model) {
-    auto other = stream_model(*options.compared_model, batches, compute, options.progress);
+  if (compared_runner) {
+    auto other = stream_model(*compared_runner, *options.compared_model, batches, options.progress);
     LLMC_TRY(other);
-    if (other->runner->architecture().vocab_size != model->runner->architecture().vocab_size) {
-      return Error{fmt::format("{} has a vocabulary of {} tokens and {} of {}: they cannot be compared",
-                               options.model.string(), model->runner->architecture().vocab_size,
-                               options.compared_model->string(), other->runner->architecture().vocab_size)};
-    }
     compared = std::move(*other);
   }
   ScoreAccumulator scores;

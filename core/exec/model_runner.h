@@ -63,7 +63,6 @@ class ModelRunner {
                                                        std::unique_ptr<WeightSource> weights, ComputeOptions options);
 
   const model::Architecture& architecture() const { return arch_; }
-  const nlohmann::json& config() const { return checkpoint_->config(); }
   WeightSource& weights() { return *weights_; }
 
   /// Embeddings [B, T, hidden] of ids [B, T] (loads and drops the embedding matrix).

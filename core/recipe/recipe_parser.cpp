@@ -4,11 +4,7 @@
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include "recipe/presets.h"
 #include "recipe/python_regex.h"
@@ -16,6 +12,7 @@
 #include "recipe/quant_scheme.h"
 #include "recipe/recipe.h"
 #include "recipe/toml_reader.h"
+#include "util/read_file.h"
 
 namespace llmc::recipe {
 namespace {
@@ -302,11 +299,9 @@ Expected<Recipe> parse_recipe_string(std::string_view text, std::string display_
 }
 
 Expected<Recipe> parse_recipe_file(const std::filesystem::path& path) {
-  std::ifstream stream(path, std::ios::binary);
-  if (!stream) return Error{fmt::format("{}: cannot read the recipe: {}", path.string(), std::strerror(errno))};
-  std::ostringstream text;
-  text << stream.rdbuf();
-  return parse_recipe_string(text.str(), path.string());
+  auto text = read_file(path, "the recipe");
+  LLMC_TRY(text);
+  return parse_recipe_string(*text, path.string());
 }
 
 }  // namespace llmc::recipe
