@@ -20,6 +20,7 @@ debian_packages=(
   libboost-dev libboost-program-options-dev
   libtomlplusplus-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libicu-dev
+  debian-faq  # English prose (its plain-text edition) that the main job calibrates on
 )
 missing=()
 for pkg in "${debian_packages[@]}"; do

@@ -33,6 +33,7 @@ at::Tensor self_attention(const model::Architecture& arch, const AttentionNames&
   at::Tensor v = heads(linear(layer, names.v, x), arch.num_kv_heads, std::nullopt);
   q = Rope::apply(q, batch.cos, batch.sin);
   k = Rope::apply(k, batch.cos, batch.sin);
+  if (layer.kv) (*layer.kv)(k, v);
   if (const int64_t groups = arch.num_heads / arch.num_kv_heads; groups > 1) {  // GQA: kv head h serves heads h*g..
     k = k.repeat_interleave(groups, 1);
     v = v.repeat_interleave(groups, 1);

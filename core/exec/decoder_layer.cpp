@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
+
 #include "exec/mlp.h"
 #include "exec/norm.h"
 
@@ -113,10 +115,44 @@ Expected<DecoderLayer> DecoderLayer::load(const model::Architecture& arch, Weigh
   return layer;
 }
 
-Expected<at::Tensor> DecoderLayer::forward(const at::Tensor& hidden, const BatchContext& batch, const LinearTap* tap) const {
+namespace {
+
+std::string parent_of(const std::string& module) { return module.substr(0, module.rfind('.')); }
+
+}  // namespace
+
+std::string DecoderLayer::attention_block() const { return parent_of(attention_.q); }
+
+std::string DecoderLayer::mlp_block() const { return parent_of(moe_ ? moe_spec_.router : mlp_.gate); }
+
+const std::string& DecoderLayer::block_input_linear(std::string_view block) const {
+  if (block == attention_block()) return attention_.q;
+  return moe_ ? moe_spec_.router : mlp_.gate;
+}
+
+Expected<at::Tensor> DecoderLayer::run_module(std::string_view module, const at::Tensor& input,
+                                              const BatchContext& batch) const {
+  try {
+    const LinearContext linears{weights_, activations_, nullptr};
+    if (module == attention_block()) {
+      const at::Tensor mask = attention_mask(batch.tokens, arch_->sliding_window[static_cast<size_t>(index_)]);
+      return self_attention(*arch_, attention_, linears, input, batch, mask);
+    }
+    if (module == mlp_block()) return moe_ ? sparse_moe(moe_spec_, linears, input) : gated_mlp(mlp_, linears, input);
+    const std::string name(module);
+    if (std::find(linear_modules_.begin(), linear_modules_.end(), name) == linear_modules_.end())
+      return Error{fmt::format("layer {} has no Linear or block named '{}'", index_, module)};
+    return linear(linears, name, input);
+  } catch (const std::exception& e) {
+    return Error{fmt::format("layer {}: running {}: {}", index_, module, e.what())};
+  }
+}
+
+Expected<at::Tensor> DecoderLayer::forward(const at::Tensor& hidden, const BatchContext& batch, const LinearTap* tap,
+                                           const KvTap* kv) const {
   try {
     const at::Tensor mask = attention_mask(batch.tokens, arch_->sliding_window[static_cast<size_t>(index_)]);
-    const LinearContext linears{weights_, activations_, tap};
+    const LinearContext linears{weights_, activations_, tap, kv};
     const at::Tensor attended = self_attention(*arch_, attention_, linears,
                                                rms_norm(hidden, weights_.at(input_norm_ + ".weight"), arch_->norm_eps), batch,
                                                mask);

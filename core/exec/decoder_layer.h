@@ -5,6 +5,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "exec/attention.h"
@@ -22,8 +23,20 @@ class DecoderLayer {
   /// match the config (both shapes). `arch` must outlive the layer.
   static Expected<DecoderLayer> load(const model::Architecture& arch, WeightSource& weights, int64_t index);
 
-  /// hidden [B, T, hidden] -> [B, T, hidden]. `tap` (may be null) sees every Linear it runs.
-  Expected<at::Tensor> forward(const at::Tensor& hidden, const BatchContext& batch, const LinearTap* tap = nullptr) const;
+  /// hidden [B, T, hidden] -> [B, T, hidden]. `tap` (may be null) sees every Linear it runs, `kv` the attention's
+  /// keys and values.
+  Expected<at::Tensor> forward(const at::Tensor& hidden, const BatchContext& batch, const LinearTap* tap = nullptr,
+                               const KvTap* kv = nullptr) const;
+
+  /// Runs one module of the layer with the current weights: a Linear on its input [..., in], the attention block
+  /// (attention_block(); input: the normed hidden states [B, T, hidden], output before the residual) or the MLP
+  /// block (mlp_block(); the same for the dense MLP or sparse MoE).
+  Expected<at::Tensor> run_module(std::string_view module, const at::Tensor& input, const BatchContext& batch) const;
+  /// The module names of the attention and MLP blocks ("model.layers.3.self_attn", "model.layers.3.mlp").
+  std::string attention_block() const;
+  std::string mlp_block() const;
+  /// The Linear whose input is the block's input: q_proj for attention, gate_proj (or the router) for the MLP.
+  const std::string& block_input_linear(std::string_view block) const;
 
   int64_t index() const { return index_; }
   /// The layer's tensors; replace entries to run with substituted weights.

@@ -16,6 +16,7 @@ struct LinearContext {
   const LayerWeights& weights;
   const LayerActivationQuantization& activations;
   const LinearTap* tap;
+  const KvTap* kv = nullptr;  // sees attention's keys and values (may be null)
 };
 
 /// y = x W^T (+ b) as CT's forward runs it: with input activation args, the matmul sees x fake-quantized;

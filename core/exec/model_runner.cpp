@@ -70,6 +70,18 @@ Expected<at::Tensor> ModelRunner::embed(const at::Tensor& ids) {
   return embed_with(*table, ids);
 }
 
+Expected<std::vector<at::Tensor>> ModelRunner::embed_batches(std::span<const Batch> batches) {
+  auto table = embedding_table();
+  LLMC_TRY(table);
+  std::vector<at::Tensor> hidden;
+  for (const Batch& batch : batches) {
+    auto embedded = embed_with(*table, batch.ids);
+    LLMC_TRY(embedded);
+    hidden.push_back(std::move(*embedded));
+  }
+  return hidden;
+}
+
 Expected<BatchContext> ModelRunner::context(const Batch& batch) const {
   if (batch.ids.dim() != 2) return Error{fmt::format("token ids must be [batch, length], got [{}]", fmt::join(batch.ids.sizes(), ", "))};
   BatchContext context;
@@ -123,15 +135,9 @@ Expected<std::vector<at::Tensor>> ModelRunner::final_hidden_states(std::span<con
     LLMC_TRY(context);
     contexts.push_back(std::move(*context));
   }
-  {
-    auto table = embedding_table();
-    LLMC_TRY(table);
-    for (const Batch& batch : batches) {
-      auto embedded = embed_with(*table, batch.ids);
-      LLMC_TRY(embedded);
-      hidden.push_back(std::move(*embedded));
-    }
-  }
+  auto embedded = embed_batches(batches);
+  LLMC_TRY(embedded);
+  hidden = std::move(*embedded);
   const LinearTap* tap = hooks.tap ? &hooks.tap : nullptr;
   for (int64_t i = 0; i < arch_.num_layers; ++i) {
     auto layer = load_layer(i);

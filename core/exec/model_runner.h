@@ -63,10 +63,13 @@ class ModelRunner {
                                                        std::unique_ptr<WeightSource> weights, ComputeOptions options);
 
   const model::Architecture& architecture() const { return arch_; }
+  at::ScalarType compute_dtype() const { return options_.dtype; }
   WeightSource& weights() { return *weights_; }
 
   /// Embeddings [B, T, hidden] of ids [B, T] (loads and drops the embedding matrix).
   Expected<at::Tensor> embed(const at::Tensor& ids);
+  /// embed() of every batch, loading the embedding matrix once.
+  Expected<std::vector<at::Tensor>> embed_batches(std::span<const Batch> batches);
   /// Rope tables and token mask of one batch, shared by every layer.
   Expected<BatchContext> context(const Batch& batch) const;
   Expected<DecoderLayer> load_layer(int64_t index) { return DecoderLayer::load(arch_, *weights_, index); }

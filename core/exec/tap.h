@@ -17,6 +17,10 @@ namespace llmc::exec {
 /// fake-quantized) and the output is the one the layer goes on with (after output fake-quantization, if any).
 using LinearTap = std::function<void(std::string_view module, const at::Tensor& input, const at::Tensor& output)>;
 
+/// Called once per attention forward with the keys (after rope) and values as the KV cache would store them,
+/// [B, kv_heads, T, head_dim], before grouped-query attention repeats them.
+using KvTap = std::function<void(const at::Tensor& keys, const at::Tensor& values)>;
+
 /// A layer's tensors by full checkpoint name ("model.layers.0.self_attn.q_proj.weight"), dense, in the
 /// compute dtype. Callers may replace entries (same shape) to run the layer with substituted weights.
 using LayerWeights = std::map<std::string, at::Tensor, std::less<>>;

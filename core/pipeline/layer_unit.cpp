@@ -8,8 +8,11 @@
 #include <algorithm>
 
 #include "format/tensor_dtype.h"
+#include "pipeline/activation_observers.h"
 #include "llmc/torch.h"
+#include "quant/column_quantize.h"
 #include "quant/observer.h"
+#include "quant/quantize.h"
 #include "tensor/convert.h"
 
 namespace llmc::pipeline {
@@ -109,17 +112,22 @@ Expected<at::Tensor> LayerUnit::weight_tensor(std::string_view module) {
   return torch_bridge::as_tensor(*view);
 }
 
-Expected<std::optional<at::Tensor>> LayerUnit::fused_global_scale(std::string_view module,
-                                                                 const recipe::QuantArgs& args) {
+Expected<RecordedQuantization> LayerUnit::scheme_of(std::string_view module, std::string_view caller) const {
+  const auto scheme = schemes_ ? schemes_->find(module) : SchemeMap::const_iterator();
+  if (!schemes_ || scheme == schemes_->end())
+    return Error{fmt::format("{}: {} has no quantization scheme in this modifier", caller, module)};
+  auto recorded = parse_scheme(*scheme->second);
+  if (!recorded) return Error{fmt::format("{}: {}", module, recorded.error().message)};
+  recorded->scheme_json = scheme->second;
+  return recorded;
+}
+
+Expected<std::optional<at::Tensor>> LayerUnit::current_global_scale(std::string_view module,
+                                                                   const recipe::QuantArgs& args) {
   const auto members = fusion_group(module, module_names_);
-  if (members.size() < 2) return std::optional<at::Tensor>();
-  if (auto it = fused_global_scales_.find(members.front()); it != fused_global_scales_.end())
-    return std::optional<at::Tensor>(it->second);
   std::vector<at::Tensor> weights;
   for (const auto& member : members) {
-    const auto scheme = schemes_->find(member);
-    auto recorded = scheme == schemes_->end() ? Expected<RecordedQuantization>(Error{"no scheme"})
-                                              : parse_scheme(*scheme->second);
+    auto recorded = scheme_of(member, "fused global scale");
     if (!recorded || !recorded->scheme.weights || recorded->scheme.weights->strategy != recipe::Strategy::tensor_group)
       return Error{fmt::format("{}: the fused layers {} share one global scale, so all must be quantized with the same "
                                "tensor_group scheme; {} is not",
@@ -130,16 +138,23 @@ Expected<std::optional<at::Tensor>> LayerUnit::fused_global_scale(std::string_vi
   }
   auto global = quant::compute_fused_global_scale(weights, args);
   if (!global) return Error{fmt::format("{}: {}", module, global.error().message)};
-  fused_global_scales_.emplace(members.front(), *global);
   return std::optional<at::Tensor>(std::move(*global));
 }
 
-Status LayerUnit::quant_weight(std::string_view module, std::string_view observer) {
-  const auto scheme = schemes_ ? schemes_->find(module) : SchemeMap::const_iterator();
-  if (!schemes_ || scheme == schemes_->end())
-    return Error{fmt::format("quant_weight: {} has no quantization scheme in this modifier", module)};
-  auto recorded = parse_scheme(*scheme->second);
-  if (!recorded) return Error{fmt::format("{}: {}", module, recorded.error().message)};
+Expected<std::optional<at::Tensor>> LayerUnit::fused_global_scale(std::string_view module,
+                                                                 const recipe::QuantArgs& args) {
+  const auto members = fusion_group(module, module_names_);
+  if (members.size() < 2) return std::optional<at::Tensor>();
+  if (auto it = fused_global_scales_.find(members.front()); it != fused_global_scales_.end())
+    return std::optional<at::Tensor>(it->second);
+  auto global = current_global_scale(module, args);
+  if (global && *global) fused_global_scales_.emplace(members.front(), **global);
+  return global;
+}
+
+Status LayerUnit::quant_weight(std::string_view module, std::string_view observer, const llmc_dl_tensor* order) {
+  auto recorded = scheme_of(module, "quant_weight");
+  if (!recorded) return recorded.error();
   if (!recorded->scheme.weights) return Status::ok();
   recipe::QuantArgs& args = *recorded->scheme.weights;
   if (!observer.empty()) args.observer = std::string(observer);
@@ -151,12 +166,104 @@ Status LayerUnit::quant_weight(std::string_view module, std::string_view observe
     if (!fused) return fused.error();
     global = std::move(*fused);
   }
+  std::optional<at::Tensor> g_idx;
+  if (order) {
+    if (args.strategy != recipe::Strategy::group && args.strategy != recipe::Strategy::tensor_group)
+      return Error{fmt::format("quant_weight_ordered: {} is quantized with strategy {}; column orders apply to group "
+                               "and tensor_group only", module, recipe::to_string(*args.strategy))};
+    const at::Tensor permutation = torch_bridge::as_tensor(*order).to(at::kLong);
+    if (permutation.dim() != 1 || permutation.size(0) != weight->size(-1) ||
+        !at::equal(std::get<0>(permutation.sort()), at::arange(weight->size(-1), permutation.options())))
+      return Error{fmt::format("quant_weight_ordered: the order for {} is not a permutation of its {} columns", module,
+                               weight->size(-1))};
+    *weight = weight->index_select(-1, permutation);
+    // Column c lands at position argsort(order)[c], in group position / group_size.
+    g_idx = at::floor_divide(permutation.argsort(), *args.group_size).to(at::kInt);
+  }
   auto qparams = quant::compute_weight_qparams(*weight, args, global);
   if (!qparams) return Error{fmt::format("{}: {}", module, qparams.error().message)};
+  qparams->g_idx = std::move(g_idx);
   recorded->weight_qparams = std::move(*qparams);
-  recorded->scheme_json = scheme->second;
   quantized_.insert_or_assign(std::string(module), std::move(*recorded));
   return Status::ok();
+}
+
+Status LayerUnit::fake_quantize(std::string_view module, const llmc_dl_tensor& values, const llmc_dl_tensor* columns,
+                                const llmc_dl_tensor& out) {
+  const auto recorded = quantized_.find(module);
+  if (recorded == quantized_.end())
+    return Error{fmt::format("quant_fake_quantize: no quantization was recorded for {} (call quant_weight first)", module)};
+  const at::Tensor input = torch_bridge::as_tensor(values);
+  const at::Tensor index = columns ? torch_bridge::as_tensor(*columns)
+                                   : at::arange(input.size(-1), at::TensorOptions().dtype(at::kLong));
+  auto result = quant::fake_quantize_columns(input, index, recorded->second.weight_qparams,
+                                             *recorded->second.scheme.weights);
+  if (!result) return Error{fmt::format("quant_fake_quantize {}: {}", module, result.error().message)};
+  at::Tensor target = torch_bridge::as_tensor(out);
+  if (target.sizes() != result->sizes())
+    return Error{fmt::format("quant_fake_quantize {}: out has shape {}, values {}", module, c10::str(target.sizes()),
+                             c10::str(result->sizes()))};
+  target.copy_(*result);
+  return Status::ok();
+}
+
+Status LayerUnit::fake_quantize_weight(std::string_view module, const llmc_dl_tensor& out) {
+  auto recorded = scheme_of(module, "quant_fake_quantize_weight");
+  if (!recorded) return recorded.error();
+  if (!recorded->scheme.weights) return Error{fmt::format("quant_fake_quantize_weight: {}'s scheme quantizes no weight", module)};
+  recipe::QuantArgs args = *recorded->scheme.weights;
+  args.observer = "memoryless_minmax";
+  auto weight = weight_tensor(module);
+  if (!weight) return weight.error();
+  std::optional<at::Tensor> global;
+  if (args.strategy == recipe::Strategy::tensor_group) {
+    auto current = current_global_scale(module, args);
+    if (!current) return current.error();
+    global = std::move(*current);
+  }
+  auto qparams = quant::compute_weight_qparams(*weight, args, global);
+  if (!qparams) return Error{fmt::format("{}: {}", module, qparams.error().message)};
+  auto result = quant::fake_quantize(*weight, *qparams, args);
+  if (!result) return Error{fmt::format("{}: {}", module, result.error().message)};
+  at::Tensor target = torch_bridge::as_tensor(out);
+  if (target.sizes() != result->sizes())
+    return Error{fmt::format("quant_fake_quantize_weight {}: out has shape {}, the weight {}", module,
+                             c10::str(target.sizes()), c10::str(result->sizes()))};
+  target.copy_(*result);
+  return Status::ok();
+}
+
+Status LayerUnit::record_activations(const std::map<std::string, ObservedParams>& params, at::ScalarType dtype) {
+  for (const auto& [module, observed] : params) {
+    if (const auto recorded = quantized_.find(module); recorded != quantized_.end()) {
+      recorded->second.input_qparams = observed.first;
+      recorded->second.output_qparams = observed.second;
+      continue;
+    }
+    if (owns_module(module))
+      return Error{fmt::format("{}: its activations are quantized statically but its weight is not quantized, which llmc "
+                               "does not write", module)};
+    // An attention block: the KV cache's scales.
+    for (const auto& [local, qparams] : {std::pair{"k_scale", observed.first}, std::pair{"v_scale", observed.second}}) {
+      if (!qparams) continue;
+      const at::Tensor scale = qparams->scale.to(dtype).contiguous();
+      auto stored = Tensor::allocate(*format::to_dtype(dtype), scale.sizes().vec(), llmc_dl_device{LLMC_DL_CPU, 0}, budget_);
+      if (!stored) return stored.error();
+      torch_bridge::as_tensor(stored->dl_view()).copy_(scale);
+      const std::string name = full_name(module, local);
+      auto [it, inserted] = slots_.try_emplace(name);
+      it->second.owned = std::move(*stored);
+      if (inserted) order_.push_back(name);
+    }
+  }
+  return Status::ok();
+}
+
+std::map<std::string, at::Tensor, std::less<>> LayerUnit::edited_tensors() const {
+  std::map<std::string, at::Tensor, std::less<>> edited;
+  for (const auto& [name, slot] : slots_)
+    if (slot.owned) edited.emplace(name, torch_bridge::as_tensor(slot.owned->dl_view()));
+  return edited;
 }
 
 void LayerUnit::collect_quantized(std::map<std::string, const nlohmann::json*>& out) const {

@@ -10,6 +10,7 @@
 #include "model/checkpoint.h"
 #include "model/module_map.h"
 #include "model/safetensors_writer.h"
+#include "pipeline/activation_observers.h"
 #include "pipeline/weight_quantization.h"
 #include "plugin/host_api.h"
 #include "tensor/tensor.h"
@@ -33,7 +34,17 @@ class LayerUnit final : public plugin::LayerAccess {
   const std::string& name() const override { return name_; }
   Expected<llmc_dl_tensor> get(std::string_view module, std::string_view tensor, bool write) override;
   Status set(std::string_view module, std::string_view tensor, const llmc_dl_tensor& value) override;
-  Status quant_weight(std::string_view module, std::string_view observer) override;
+  Status quant_weight(std::string_view module, std::string_view observer, const llmc_dl_tensor* order) override;
+  Status fake_quantize(std::string_view module, const llmc_dl_tensor& values, const llmc_dl_tensor* columns,
+                       const llmc_dl_tensor& out) override;
+  Status fake_quantize_weight(std::string_view module, const llmc_dl_tensor& out) override;
+
+  /// Records the calibrated activation parameters of the unit's modules (after their weights were recorded),
+  /// and stores k_scale / v_scale of attention blocks in `dtype`.
+  Status record_activations(const std::map<std::string, ObservedParams>& params, at::ScalarType dtype);
+
+  /// The tensors plugins wrote or added so far, by full name (views of the unit's copies, valid while it lives).
+  std::map<std::string, at::Tensor, std::less<>> edited_tensors() const;
 
   /// The schemes of the modifier about to compress this unit (nullptr: it sets none).
   void set_schemes(const SchemeMap* schemes);
@@ -57,6 +68,9 @@ class LayerUnit final : public plugin::LayerAccess {
   bool owns_module(std::string_view module) const;
   Expected<at::Tensor> weight_tensor(std::string_view module);
   Expected<std::optional<at::Tensor>> fused_global_scale(std::string_view module, const recipe::QuantArgs& args);
+  /// The global scale `module` would share with its fused siblings now (not cached: AWQ edits weights between calls).
+  Expected<std::optional<at::Tensor>> current_global_scale(std::string_view module, const recipe::QuantArgs& args);
+  Expected<RecordedQuantization> scheme_of(std::string_view module, std::string_view caller) const;
   Status write_quantized(model::SafetensorsWriter& writer, const std::string& module);
 
   const model::Checkpoint& checkpoint_;

@@ -12,7 +12,11 @@
 #include "model/module_map.h"
 #include "model/output_directory.h"
 #include "model/safetensors_writer.h"
+#include "pipeline/activation_observers.h"
+#include "pipeline/calibration_samples.h"
+#include "pipeline/layer_calibration.h"
 #include "pipeline/layer_unit.h"
+#include "pipeline/modifier_run.h"
 #include "pipeline/quantization_plan.h"
 #include "pipeline/run_manifest.h"
 #include "plugin/plugin_instance.h"
@@ -34,18 +38,6 @@ using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 RunError fail(ExitCode code, const Error& error) { return RunError{code, error.message}; }
-
-/// One recipe modifier, bound to its plugin and to the modules it resolved to.
-struct ModifierRun {
-  const recipe::Modifier* modifier = nullptr;
-  std::shared_ptr<plugin::PluginLibrary> library;
-  recipe::OptionValues options;
-  std::unique_ptr<plugin::PluginInstance> instance;
-  std::vector<std::string> schemes;       // storage behind infos[i].scheme_json
-  std::vector<llmc_module_info> infos;    // the resolved modules, in model order
-  std::vector<size_t> module_indices;     // into the module map, parallel to infos
-  SchemeMap schemes_by_module;            // for quant_weight: module -> its scheme in this modifier
-};
 
 /// The modules processed together: one decoder layer, or one module outside the layers.
 struct Unit {
@@ -99,11 +91,6 @@ std::optional<RunError> bind_plugins(const recipe::Recipe& recipe, const plugin:
       return fail(ExitCode::recipe, status.error());
     auto options = recipe::bind_plugin_options(modifier, library->options().data(), library->options().size());
     if (!options) return fail(ExitCode::recipe, options.error());
-    if (descriptor.calibrate != nullptr)
-      return RunError{ExitCode::recipe,
-                      fmt::format("{}: {}: plugin '{}' calibrates on data (it has a calibrate callback), and this "
-                                  "llmc runs data-free recipes only",
-                                  modifier.location.str(), modifier.label(), modifier.plugin)};
     ModifierRun run;
     run.modifier = &modifier;
     run.library = library;
@@ -123,6 +110,7 @@ std::optional<RunError> resolve_modules(const model::ModuleMap& map, const model
     if (!resolution) return fail(ExitCode::recipe, resolution.error());
     for (const auto& warning : resolution->warnings) log::warning("{}", warning);
     const auto* matches = &resolution->matches;
+    for (const auto& group : run.modifier->groups) run.group_schemes.push_back(group.scheme);
     run.schemes.reserve(matches->size());
     for (const auto& match : *matches) {
       const auto& module = map.modules[match.module_index];
@@ -146,10 +134,9 @@ std::optional<RunError> resolve_modules(const model::ModuleMap& map, const model
       info.scheme_json = run.schemes[i].empty() ? nullptr : run.schemes[i].c_str();
       run.infos.push_back(info);
       run.module_indices.push_back(match.module_index);
-      if (info.group_index >= 0) run.schemes_by_module[module.name] = &run.modifier->groups[info.group_index].scheme;
+      if (info.group_index >= 0) run.schemes_by_module[module.name] = &run.group_schemes[info.group_index];
     }
     if (!run.modifier->sets_quantization()) continue;
-    if (auto status = check_data_free(*run.modifier); !status) return fail(ExitCode::recipe, status.error());
     std::vector<ClaimedModule> claimed;
     for (size_t i = 0; i < run.infos.size(); ++i) {
       const auto scheme = run.schemes_by_module.find(run.infos[i].name);
@@ -168,6 +155,100 @@ nlohmann::json module_names(const std::vector<llmc_module_info>& infos) {
   return names;
 }
 
+/// Two quantizing modifiers may not give one module different schemes: a checkpoint stores one scheme per module.
+std::optional<RunError> check_scheme_conflicts(const model::ModuleMap& map, const std::vector<ModifierRun>& runs) {
+  std::map<size_t, std::pair<const ModifierRun*, const nlohmann::json*>> claimed;  // module index -> first claim
+  for (const auto& run : runs) {
+    for (size_t i = 0; i < run.infos.size(); ++i) {
+      const auto scheme = run.schemes_by_module.find(run.infos[i].name);
+      if (scheme == run.schemes_by_module.end()) continue;
+      const auto [it, first] = claimed.try_emplace(run.module_indices[i], &run, scheme->second);
+      if (first || *it->second.second == *scheme->second) continue;
+      return RunError{ExitCode::recipe,
+                      fmt::format("{}: {} and {} both quantize {} with different schemes, and a compressed-tensors "
+                                  "checkpoint holds one scheme per module; make their targets disjoint (or ignore it "
+                                  "in one of them)",
+                                  run.modifier->location.str(), it->second.first->modifier->label(), run.modifier->label(),
+                                  map.modules[run.module_indices[i]].name)};
+    }
+  }
+  return std::nullopt;
+}
+
+/// Why `run` needs calibration data (its plugin calibrates, or its quantization observes activations), or nullopt.
+std::optional<std::string> data_reason(const ModifierRun& run) {
+  if (run.calibrates())
+    return fmt::format("{}: {}: plugin '{}' calibrates on data", run.modifier->location.str(), run.modifier->label(),
+                       run.modifier->plugin);
+  return calibration_reason(*run.modifier);
+}
+
+/// The first reason why this run calibrates, or nullopt for a data-free run.
+std::optional<std::string> first_data_reason(const std::vector<ModifierRun>& runs) {
+  for (const auto& run : runs)
+    if (auto reason = data_reason(run)) return reason;
+  return std::nullopt;
+}
+
+/// Calibration covers decoder layers only: the head and embeddings have no calibration pass. A calibrating
+/// modifier that quantizes nothing (smoothquant, sparsegpt) just leaves them alone; one that would quantize
+/// them, or a scheme that observes their activations, is an error.
+std::optional<RunError> fit_calibrated_modules(const model::ModuleMap& map, std::vector<ModifierRun>& runs) {
+  for (auto& run : runs) {
+    for (size_t i = 0; i < run.infos.size();) {
+      if (map.modules[run.module_indices[i]].layer_index >= 0) {
+        ++i;
+        continue;
+      }
+      const auto scheme = run.schemes_by_module.find(run.infos[i].name);
+      const bool observes = scheme != run.schemes_by_module.end() &&
+                            (needs_calibration((*scheme->second)["input_activations"]) ||
+                             needs_calibration((*scheme->second)["output_activations"]));
+      if (run.calibrates() && !run.modifier->sets_quantization()) {
+        log::debug("{}: {} is outside the decoder layers, which get no calibration data: left as it is",
+                   run.modifier->label(), run.infos[i].name);
+        run.infos.erase(run.infos.begin() + static_cast<std::ptrdiff_t>(i));
+        run.module_indices.erase(run.module_indices.begin() + static_cast<std::ptrdiff_t>(i));
+        continue;
+      }
+      if (!run.calibrates() && !observes) {
+        ++i;
+        continue;
+      }
+      return RunError{ExitCode::recipe,
+                      fmt::format("{}: {}: {} is outside the decoder layers, where it would get no calibration data "
+                                  "(llmc calibrates decoder layers); add it to ignore",
+                                  run.modifier->location.str(), run.modifier->label(), run.infos[i].name)};
+    }
+  }
+  return std::nullopt;
+}
+
+/// The reference's calibration defaults, then the recipe's [calibration], then the command line.
+Expected<std::pair<std::filesystem::path, data::CalibrationOptions>> calibration_settings(
+    const OneshotOptions& options, const recipe::Recipe& recipe, const std::string& reason) {
+  const auto& table = recipe.calibration;
+  data::CalibrationOptions settings;
+  if (auto samples = options.calibration.samples.value_or(table.samples.value_or(0)); samples > 0)
+    settings.num_samples = static_cast<size_t>(samples);
+  if (auto length = options.calibration.max_seq_length.value_or(table.max_seq_length.value_or(0)); length > 0)
+    settings.max_seq_length = static_cast<size_t>(length);
+  settings.seed = static_cast<uint64_t>(options.calibration.seed.value_or(table.seed.value_or(42)));
+  settings.shuffle = table.shuffle.value_or(true);
+  settings.concatenate = options.calibration.concatenate.value_or(table.concatenate.value_or(false));
+  std::filesystem::path dataset;
+  if (options.calibration.dataset) {
+    dataset = *options.calibration.dataset;
+  } else if (table.dataset) {
+    dataset = std::filesystem::path(recipe.file).parent_path() / *table.dataset;  // relative to the recipe
+  } else {
+    return Error{fmt::format("{}, which needs calibration data: pass --dataset FILE (.txt, .json or .jsonl), or set "
+                             "dataset in the recipe's [calibration] table",
+                             reason)};
+  }
+  return std::pair{dataset, settings};
+}
+
 }  // namespace
 
 OneshotResult run_oneshot(const OneshotOptions& options) {
@@ -183,14 +264,33 @@ OneshotResult run_oneshot(const OneshotOptions& options) {
   if (!recipe) return fail(ExitCode::recipe, recipe.error());
   std::vector<ModifierRun> runs;
   if (auto error = bind_plugins(*recipe, plugin::PluginSearchPath::standard(options.plugin_dirs), runs)) return *error;
-  const auto& calibration = recipe->calibration;
-  if (calibration.dataset || calibration.samples || calibration.max_seq_length || calibration.seed)
-    log::warning("{}: [calibration] is not used: no modifier of this recipe calibrates on data", recipe->file);
+  const std::optional<std::string> calibrating = first_data_reason(runs);
+  const auto& table = recipe->calibration;
+  if (!calibrating && (table.dataset || table.samples || table.max_seq_length || table.seed || table.shuffle ||
+                       table.concatenate || options.calibration.dataset))
+    log::warning("{}: the calibration settings are not used: no modifier of this recipe calibrates on data", recipe->file);
 
   auto checkpoint = model::Checkpoint::open(options.model);
   if (!checkpoint) return fail(ExitCode::model, checkpoint.error());
   const model::ModuleMap map = model::build_module_map(*checkpoint);
   if (auto error = resolve_modules(map, *checkpoint, runs)) return *error;
+  if (auto error = check_scheme_conflicts(map, runs)) return *error;
+  if (auto error = fit_calibrated_modules(map, runs)) return *error;
+  std::unique_ptr<LayerCalibration> calibration;
+  if (calibrating) {
+    auto settings = calibration_settings(options, *recipe, *calibrating);
+    if (!settings) return fail(ExitCode::usage, settings.error());
+    const auto step = Clock::now();
+    auto samples = load_calibration_samples(options.model, settings->first, settings->second);
+    if (!samples) return fail(ExitCode::usage, samples.error());
+    auto started_calibration = LayerCalibration::start(*checkpoint, *samples);
+    if (!started_calibration) return fail(ExitCode::model, started_calibration.error());
+    calibration = std::move(*started_calibration);
+    log::info("calibration: {} samples, {} tokens from {}", calibration->batches(), calibration->tokens(),
+              settings->first.string());
+    events.emit({{"event", "calibration_data"}, {"dataset", settings->first.string()},
+                 {"samples", calibration->batches()}, {"tokens", calibration->tokens()}, {"seconds", seconds_since(step)}});
+  }
   events.emit({{"event", "start"}, {"model", options.model.string()}, {"recipe", options.recipe.string()},
                {"output", options.output.string()}, {"modules", map.modules.size()}});
 
@@ -206,7 +306,11 @@ OneshotResult run_oneshot(const OneshotOptions& options) {
   for (auto& run : runs) {
     const auto step = Clock::now();
     const llmc_module_list list{sizeof(llmc_module_list), run.infos.size(), run.infos.data()};
-    if (auto status = run.instance->initialize(list); !status) return fail(ExitCode::failure, status.error());
+    const auto set_weight_arg = [&run](int32_t group, std::string_view key, std::string_view value) {
+      return run.set_weight_arg(group, key, value);
+    };
+    if (auto status = run.instance->initialize(list, set_weight_arg); !status) return fail(ExitCode::failure, status.error());
+    run.refresh_scheme_json();
     events.emit({{"event", "initialize"}, {"modifier", run.modifier->label()}, {"plugin", run.modifier->plugin},
                  {"modules", module_names(run.infos)}, {"seconds", seconds_since(step)}});
   }
@@ -214,32 +318,45 @@ OneshotResult run_oneshot(const OneshotOptions& options) {
   model::SafetensorsWriter writer(output->path(), options.max_shard_bytes, checkpoint->tensor_names().size());
   const std::vector<Unit> units = plan_units(map);
   Progress progress(options.progress && stderr_is_terminal());
-  progress.start("compress", units.size());
+  progress.start(calibration ? "calibrate+compress" : "compress", units.size());
   RunSummary summary;
+  if (calibration) {
+    summary.calibration_samples = calibration->batches();
+    summary.calibration_tokens = calibration->tokens();
+  }
   std::map<std::string, const nlohmann::json*> quantized;  // module -> the scheme it was quantized with
+  const CompressStep compress = [&](ModifierRun& run, plugin::LayerAccess& access, LayerUnit& layer,
+                                    std::vector<llmc_module_info>& mine) -> Status {
+    if (!run.instance->has_compress()) return Status::ok();
+    const auto step = Clock::now();
+    const llmc_module_list list{sizeof(llmc_module_list), mine.size(), mine.data()};
+    layer.set_schemes(run.schemes_by_module.empty() ? nullptr : &run.schemes_by_module);
+    const Status status = run.instance->compress(access, list);
+    layer.set_schemes(nullptr);
+    if (!status) {
+      events.emit({{"event", "error"}, {"step", "compress"}, {"unit", layer.name()}, {"message", status.error().message}});
+      return status;
+    }
+    summary.modules_compressed += mine.size();
+    events.emit({{"event", "compress"}, {"modifier", run.modifier->label()}, {"unit", layer.name()},
+                 {"layer", layer.index()}, {"modules", module_names(mine)}, {"seconds", seconds_since(step)}});
+    return Status::ok();
+  };
   for (size_t u = 0; u < units.size(); ++u) {
     const Unit& unit = units[u];
     std::vector<const model::ModuleEntry*> unit_modules;
     for (size_t m : unit.modules) unit_modules.push_back(&map.modules[m]);
     LayerUnit layer(*checkpoint, std::move(unit_modules), unit.index, unit.name, &budget);
-    for (auto& run : runs) {
-      std::vector<llmc_module_info> mine;
-      for (size_t i = 0; i < run.infos.size(); ++i)
-        if (std::find(unit.modules.begin(), unit.modules.end(), run.module_indices[i]) != unit.modules.end())
-          mine.push_back(run.infos[i]);
-      if (mine.empty() || !run.instance->has_compress()) continue;
-      const auto step = Clock::now();
-      const llmc_module_list list{sizeof(llmc_module_list), mine.size(), mine.data()};
-      layer.set_schemes(run.schemes_by_module.empty() ? nullptr : &run.schemes_by_module);
-      if (auto status = run.instance->compress(layer, list); !status) {
-        events.emit({{"event", "error"}, {"step", "compress"}, {"unit", unit.name}, {"message", status.error().message}});
+    if (calibration && unit.index >= 0) {
+      if (auto status = calibration->process(layer, runs, unit.modules, compress, events); !status)
         return fail(ExitCode::failure, status.error());
+    } else {
+      for (auto& run : runs) {
+        std::vector<llmc_module_info> mine = run.modules_in(unit.modules);
+        if (mine.empty()) continue;
+        if (auto status = compress(run, layer, layer, mine); !status) return fail(ExitCode::failure, status.error());
       }
-      summary.modules_compressed += mine.size();
-      events.emit({{"event", "compress"}, {"modifier", run.modifier->label()}, {"unit", unit.name},
-                   {"layer", unit.index}, {"modules", module_names(mine)}, {"seconds", seconds_since(step)}});
     }
-    layer.set_schemes(nullptr);
     if (auto status = layer.write_to(writer); !status) return fail(ExitCode::failure, status.error());
     summary.tensors_written += layer.tensor_count();
     layer.collect_quantized(quantized);
@@ -266,7 +383,10 @@ OneshotResult run_oneshot(const OneshotOptions& options) {
   manifest.seconds = seconds_since(started);
   manifest.summary = summary;
   nlohmann::json config = checkpoint->config();
-  auto quantization_config = build_quantization_config(map, quantized);
+  nlohmann::json kv_cache_scheme;  // a later modifier's replaces an earlier one's, as its schemes do
+  for (const auto& run : runs)
+    if (run.modifier->kv_cache_scheme) kv_cache_scheme = run.modifier->kv_cache_scheme->args;
+  auto quantization_config = build_quantization_config(map, quantized, kv_cache_scheme);
   if (!quantization_config) return fail(ExitCode::failure, quantization_config.error());
   if (!quantization_config->is_null()) config["quantization_config"] = std::move(*quantization_config);
   if (auto status = write_checkpoint_files(*checkpoint, config, *recipe, manifest, output->path()); !status)

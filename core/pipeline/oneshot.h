@@ -10,6 +10,15 @@
 
 namespace llmc::pipeline {
 
+/// Command-line calibration settings; each overrides the recipe's [calibration] key.
+struct CalibrationFlags {
+  std::optional<std::filesystem::path> dataset;  // relative to the working directory
+  std::optional<int64_t> samples;
+  std::optional<int64_t> max_seq_length;
+  std::optional<int64_t> seed;
+  std::optional<bool> concatenate;
+};
+
 struct OneshotOptions {
   std::filesystem::path model;   // a Hugging Face checkpoint directory
   std::filesystem::path recipe;  // a TOML recipe
@@ -20,6 +29,7 @@ struct OneshotOptions {
   uint64_t max_shard_bytes = 5'000'000'000;
   uint64_t memory_budget = 0;    // bytes; 0 = unlimited
   bool progress = true;          // draw a progress line (only on a terminal)
+  CalibrationFlags calibration;
 };
 
 /// The documented exit codes of the `llmc` command.
@@ -39,6 +49,8 @@ struct RunError {
 
 struct RunSummary {
   size_t units = 0;             // layers and outside-layer modules processed
+  size_t calibration_samples = 0;  // 0 for a data-free run
+  size_t calibration_tokens = 0;
   size_t modules_compressed = 0;
   size_t tensors_written = 0;
   uint64_t bytes_written = 0;
@@ -47,8 +59,10 @@ struct RunSummary {
 
 using OneshotResult = std::variant<RunSummary, RunError>;
 
-/// The data-free lifecycle: initialize every modifier, then per unit (decoder layer, or module outside
-/// the layers) compress with each modifier in recipe order and write the unit, then finalize.
+/// The lifecycle: initialize every modifier, then per unit (decoder layer, or module outside the layers)
+/// calibrate (for modifiers whose plugin calibrates, on the cached hidden states of the calibration
+/// samples) and compress with each modifier in recipe order, propagate, and write the unit; then finalize.
+/// A recipe without a calibrating modifier streams tensors shard by shard and needs no architecture.
 OneshotResult run_oneshot(const OneshotOptions& options);
 
 }  // namespace llmc::pipeline

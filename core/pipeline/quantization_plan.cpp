@@ -7,13 +7,10 @@
 #include <numeric>
 
 #include "format/quantization_config.h"
+#include "pipeline/activation_observers.h"
 
 namespace llmc::pipeline {
 namespace {
-
-bool is_static(const nlohmann::json& args) {
-  return args.is_object() && args.value("dynamic", nlohmann::json(false)) == nlohmann::json(false);
-}
 
 bool is_local(const nlohmann::json& args) {
   return args.is_object() && args.value("dynamic", nlohmann::json(false)) == nlohmann::json("local");
@@ -21,24 +18,19 @@ bool is_local(const nlohmann::json& args) {
 
 }  // namespace
 
-Status check_data_free(const recipe::Modifier& modifier) {
+std::optional<std::string> calibration_reason(const recipe::Modifier& modifier) {
   if (modifier.kv_cache_scheme)
-    return Error{fmt::format("{}: {}: kv_cache_scheme needs calibration data (the KV scales are observed on it), "
-                             "and this llmc runs data-free recipes only",
-                             modifier.kv_cache_scheme->location.str(), modifier.label())};
+    return fmt::format("{}: {}: kv_cache_scheme (the KV scales are observed on calibration data)",
+                       modifier.kv_cache_scheme->location.str(), modifier.label());
   for (const auto& group : modifier.groups) {
     for (const char* key : {"input_activations", "output_activations"}) {
       const auto& args = group.scheme[key];
-      if (!is_static(args) && !is_local(args)) continue;
-      return Error{fmt::format("{}: {}: {} are {}, which needs calibration data to observe them; this llmc runs "
-                               "data-free recipes only (use a scheme with dynamic activations, e.g. FP8_DYNAMIC, "
-                               "or a weight-only one)",
-                               group.location.str(), modifier.label(), key,
-                               is_local(args) ? "quantized with a calibrated global scale (dynamic \"local\")"
-                                              : "quantized statically")};
+      if (!needs_calibration(args)) continue;
+      return fmt::format("{}: {}: {} {}", group.location.str(), modifier.label(), key,
+                         is_local(args) ? "with a calibrated global scale (dynamic \"local\")" : "quantized statically");
     }
   }
-  return Status::ok();
+  return std::nullopt;
 }
 
 Status check_group_divisibility(const recipe::Modifier& modifier, const std::vector<ClaimedModule>& claimed,
@@ -75,8 +67,9 @@ Status check_group_divisibility(const recipe::Modifier& modifier, const std::vec
 }
 
 Expected<nlohmann::json> build_quantization_config(const model::ModuleMap& map,
-                                                   const std::map<std::string, const nlohmann::json*>& quantized) {
-  if (quantized.empty()) return nlohmann::json();
+                                                   const std::map<std::string, const nlohmann::json*>& quantized,
+                                                   const nlohmann::json& kv_cache_scheme) {
+  if (quantized.empty() && kv_cache_scheme.is_null()) return nlohmann::json();
   std::vector<format::ModuleQuantization> modules;
   modules.reserve(map.modules.size());
   for (const auto& module : map.modules) {
@@ -84,7 +77,9 @@ Expected<nlohmann::json> build_quantization_config(const model::ModuleMap& map,
     modules.push_back({module.name, module.class_names.empty() ? std::string_view() : module.class_names.front(),
                        it == quantized.end() ? nullptr : it->second});
   }
-  return format::quantization_config(format::collect_quantization(modules));
+  auto inputs = format::collect_quantization(modules);
+  inputs.kv_cache_scheme = kv_cache_scheme;
+  return format::quantization_config(inputs);
 }
 
 }  // namespace llmc::pipeline

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,10 +16,10 @@
 
 namespace llmc::pipeline {
 
-/// Fails, naming the recipe location, when the modifier's quantization needs calibration data: static
-/// input or output activations, dynamic "local" activations (NVFP4's activation global scale) or a KV
-/// cache scheme (LLM Compressor's requires_calibration_data rule). Data-free runs cannot make those.
-Status check_data_free(const recipe::Modifier& modifier);
+/// Why the modifier's quantization needs calibration data, with the recipe location: static input or output
+/// activations, dynamic "local" activations (NVFP4's activation global scale) or a KV cache scheme (LLM
+/// Compressor's requires_calibration_data rule); nullopt when it needs none.
+std::optional<std::string> calibration_reason(const recipe::Modifier& modifier);
 
 /// A module a modifier claims, with the scheme it gives it (null: none).
 struct ClaimedModule {
@@ -31,8 +32,10 @@ struct ClaimedModule {
 Status check_group_divisibility(const recipe::Modifier& modifier, const std::vector<ClaimedModule>& claimed,
                                 const model::Checkpoint& checkpoint);
 
-/// config.json's "quantization_config" for the modules quantized (name -> its scheme), or null when none.
+/// config.json's "quantization_config" for the modules quantized (name -> its scheme) and the KV cache scheme
+/// (a QuantizationArgs, or null), or null when there is neither.
 Expected<nlohmann::json> build_quantization_config(const model::ModuleMap& map,
-                                                   const std::map<std::string, const nlohmann::json*>& quantized);
+                                                   const std::map<std::string, const nlohmann::json*>& quantized,
+                                                   const nlohmann::json& kv_cache_scheme = nullptr);
 
 }  // namespace llmc::pipeline

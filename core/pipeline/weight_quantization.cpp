@@ -28,6 +28,19 @@ Expected<std::optional<recipe::QuantArgs>> parse_args(const nlohmann::json& sche
   return std::optional<recipe::QuantArgs>(std::move(*args));
 }
 
+// What the checkpoint stores of calibrated activation qparams: the scale (and an asymmetric zero point) as a
+// parameter of the weight's dtype, as the reference copies them; "local" activations store the global scale only.
+format::QParams activation_qparams(const std::optional<quant::QParams>& observed, const std::optional<recipe::QuantArgs>& args,
+                                   at::ScalarType dtype) {
+  format::QParams stored;
+  if (!observed || !args) return stored;
+  if (observed->global_scale) stored.global_scale = *observed->global_scale;
+  if (args->dynamic == recipe::Dynamic::local) return stored;
+  stored.scale = observed->scale.to(dtype);
+  if (!args->symmetric && observed->zero_point) stored.zero_point = *observed->zero_point;
+  return stored;
+}
+
 }  // namespace
 
 Expected<RecordedQuantization> parse_scheme(const nlohmann::json& scheme) {
@@ -81,6 +94,9 @@ Expected<std::vector<format::NamedTensor>> quantized_tensors(const std::string& 
   if (!args.symmetric && recorded.weight_qparams.zero_point) module.weight_qparams.zero_point = *recorded.weight_qparams.zero_point;
   if (recorded.weight_qparams.global_scale) module.weight_qparams.global_scale = *recorded.weight_qparams.global_scale;
   if (recorded.weight_qparams.g_idx) module.g_idx = *recorded.weight_qparams.g_idx;
+  module.input_qparams = activation_qparams(recorded.input_qparams, recorded.scheme.input_activations, weight.scalar_type());
+  module.output_qparams =
+      activation_qparams(recorded.output_qparams, recorded.scheme.output_activations, weight.scalar_type());
   return format::compress_module(module);
 }
 

@@ -5,6 +5,7 @@
 #include <ATen/core/Tensor.h>
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -23,6 +24,8 @@ struct RecordedQuantization {
   recipe::SchemeArgs scheme;
   format::Format format;
   quant::QParams weight_qparams;
+  std::optional<quant::QParams> input_qparams;   // calibrated: static input scale, or a "local" global scale
+  std::optional<quant::QParams> output_qparams;
 };
 
 /// The args of a resolved QuantizationScheme JSON (recipe::QuantizationGroup::scheme) and its format.

@@ -173,13 +173,7 @@ llmc_status* tensor_alloc(llmc_host_ctx* ctx, llmc_dl_dtype dtype, int32_t ndim,
                                                              "{} lanes)", dtype.code, dtype.bits, dtype.lanes));
     auto tensor = Tensor::allocate(*type, std::vector<int64_t>(shape, shape + ndim), device, ctx ? ctx->budget : nullptr);
     if (!tensor) return make_status(LLMC_ERROR_OUT_OF_MEMORY, tensor.error().message);
-    auto owned = std::make_unique<Tensor>(std::move(*tensor));
-    auto* managed = new llmc_dl_managed_tensor{};
-    managed->version = {1, 1};
-    managed->dl_tensor = owned->dl_view();
-    managed->manager_ctx = owned.release();
-    managed->deleter = delete_managed_tensor;
-    *out = managed;
+    *out = manage(std::move(*tensor));
     return nullptr;
   });
 }
@@ -222,10 +216,78 @@ llmc_status* quant_weight(llmc_layer* layer, const char* module, const char* obs
   });
 }
 
+llmc_status* quant_weight_ordered(llmc_layer* layer, const char* module, const char* observer,
+                                  const llmc_dl_tensor* order) {
+  return guarded([&]() -> llmc_status* {
+    if (!layer || !module) return invalid("quant_weight_ordered: null argument");
+    if (auto status = layer->access->quant_weight(module, observer ? observer : "", order); !status)
+      return make_status(LLMC_ERROR_UNSUPPORTED, status.error().message);
+    return nullptr;
+  });
+}
+
+llmc_status* quant_fake_quantize(llmc_layer* layer, const char* module, const llmc_dl_tensor* values,
+                                 const llmc_dl_tensor* columns, llmc_dl_tensor* out) {
+  return guarded([&]() -> llmc_status* {
+    if (!layer || !module || !values || !out) return invalid("quant_fake_quantize: null argument");
+    if (auto status = layer->access->fake_quantize(module, *values, columns, *out); !status)
+      return invalid(status.error().message);
+    return nullptr;
+  });
+}
+
+llmc_status* quant_fake_quantize_weight(llmc_layer* layer, const char* module, llmc_dl_tensor* out) {
+  return guarded([&]() -> llmc_status* {
+    if (!layer || !module || !out) return invalid("quant_fake_quantize_weight: null argument");
+    if (auto status = layer->access->fake_quantize_weight(module, *out); !status) return invalid(status.error().message);
+    return nullptr;
+  });
+}
+
+llmc_status* module_forward(llmc_layer* layer, const char* module, int64_t batch_index, llmc_dl_managed_tensor** out) {
+  return guarded([&]() -> llmc_status* {
+    if (!layer || !module || !out) return invalid("module_forward: null argument");
+    auto result = layer->access->module_forward(module, batch_index);
+    if (!result) return invalid(result.error().message);
+    *out = *result;
+    return nullptr;
+  });
+}
+
+llmc_status* layer_mappings(llmc_layer* layer, const char* algorithm, llmc_mapping_list* out) {
+  return guarded([&]() -> llmc_status* {
+    if (!layer || !algorithm || !out) return invalid("layer_mappings: null argument");
+    auto result = layer->access->mappings(algorithm);
+    if (!result) return invalid(result.error().message);
+    *out = *result;
+    return nullptr;
+  });
+}
+
+llmc_status* scheme_set_weight_arg(llmc_host_ctx* ctx, int32_t group_index, const char* key, const char* value_json) {
+  return guarded([&]() -> llmc_status* {
+    if (!ctx || !key || !value_json) return invalid("scheme_set_weight_arg: null argument");
+    if (!ctx->set_weight_arg) return invalid(fmt::format("{}: scheme_set_weight_arg is only available in initialize", ctx->label));
+    if (auto status = ctx->set_weight_arg(group_index, key, value_json); !status)
+      return invalid(fmt::format("{}: {}", ctx->label, status.error().message));
+    return nullptr;
+  });
+}
+
 int32_t layer_index(const llmc_layer* layer) { return layer ? layer->access->index() : -1; }
 const char* layer_name(const llmc_layer* layer) { return layer ? layer->access->name().c_str() : ""; }
 
 }  // namespace
+
+llmc_dl_managed_tensor* manage(Tensor tensor) {
+  auto owned = std::make_unique<Tensor>(std::move(tensor));
+  auto* managed = new llmc_dl_managed_tensor{};
+  managed->version = {1, 1};
+  managed->dl_tensor = owned->dl_view();
+  managed->manager_ctx = owned.release();
+  managed->deleter = delete_managed_tensor;
+  return managed;
+}
 
 llmc_status* make_status(int32_t code, std::string message) { return new llmc_status{code, std::move(message)}; }
 
@@ -281,6 +343,12 @@ const llmc_host_api& host_api() {
       .layer_index = layer_index,
       .layer_name = layer_name,
       .quant_weight = quant_weight,
+      .quant_weight_ordered = quant_weight_ordered,
+      .quant_fake_quantize = quant_fake_quantize,
+      .quant_fake_quantize_weight = quant_fake_quantize_weight,
+      .module_forward = module_forward,
+      .layer_mappings = layer_mappings,
+      .scheme_set_weight_arg = scheme_set_weight_arg,
   };
   return api;
 }

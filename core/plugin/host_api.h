@@ -2,11 +2,16 @@
 // the opaque types it hands to plugins (llmc_status, llmc_host_ctx, llmc_layer).
 #pragma once
 
+#include <fmt/format.h>
+
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
 #include "llmc/plugin.h"
 #include "recipe/plugin_options.h"
+#include "tensor/tensor.h"
 #include "util/expected.h"
 
 namespace llmc {
@@ -31,9 +36,29 @@ class LayerAccess {
   virtual Expected<llmc_dl_tensor> get(std::string_view module, std::string_view tensor, bool write) = 0;
   /// Adds or replaces `module`.`tensor` with a copy of `value`.
   virtual Status set(std::string_view module, std::string_view tensor, const llmc_dl_tensor& value) = 0;
-  /// Computes and records `module`'s weight quantization parameters (observer "" = the scheme's).
-  virtual Status quant_weight(std::string_view module, std::string_view observer) = 0;
+  /// Computes and records `module`'s weight quantization parameters (observer "" = the scheme's); with
+  /// `order` (int64 [in], a permutation), groups are contiguous runs of that column order and a g_idx is recorded.
+  virtual Status quant_weight(std::string_view module, std::string_view observer,
+                              const llmc_dl_tensor* order = nullptr) = 0;
+  /// Fake-quantizes `values` (columns `columns` of `module`'s weight, or 0..n-1 when null) with the recorded
+  /// parameters into `out`.
+  virtual Status fake_quantize(std::string_view module, const llmc_dl_tensor& values, const llmc_dl_tensor* columns,
+                               const llmc_dl_tensor& out) = 0;
+  /// Fake-quantizes `module`'s current weight with fresh memoryless min-max parameters into `out`.
+  virtual Status fake_quantize_weight(std::string_view module, const llmc_dl_tensor& out) = 0;
+  /// Runs `module` on its cached input of calibration batch `batch`; the caller owns the result.
+  virtual Expected<llmc_dl_managed_tensor*> module_forward(std::string_view module, int64_t batch) {
+    return Error{fmt::format("module_forward {} (batch {}): this layer has no calibration data", module, batch)};
+  }
+  /// The smoothing mappings of this layer for `algorithm`, among the current callback's modules; valid
+  /// until the callback returns.
+  virtual Expected<llmc_mapping_list> mappings(std::string_view algorithm) {
+    return Error{fmt::format("layer_mappings '{}': {} is not a calibrated decoder layer", algorithm, name())};
+  }
 };
+
+/// Hands `tensor` to a plugin as an owned DLPack tensor (its deleter frees it).
+llmc_dl_managed_tensor* manage(Tensor tensor);
 
 /// Makes a status for a plugin-facing function; the receiver owns it.
 llmc_status* make_status(int32_t code, std::string message);
@@ -57,6 +82,8 @@ struct llmc_host_ctx {
   std::string label;                 // "modifier 2 (gptq)", to tag logs and errors
   llmc::recipe::OptionValues options;
   llmc::MemoryBudget* budget = nullptr;
+  /// scheme_set_weight_arg: (group index, key, JSON value); unset outside initialize.
+  std::function<llmc::Status(int32_t, std::string_view, std::string_view)> set_weight_arg;
 };
 
 struct llmc_layer {

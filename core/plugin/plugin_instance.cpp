@@ -48,9 +48,20 @@ Expected<std::unique_ptr<PluginInstance>> PluginInstance::create(std::shared_ptr
   return instance;
 }
 
-Status PluginInstance::initialize(const llmc_module_list& modules) {
+Status PluginInstance::initialize(const llmc_module_list& modules,
+                                  std::function<Status(int32_t, std::string_view, std::string_view)> set_weight_arg) {
   if (!has_initialize()) return Status::ok();
-  return invoke("initialize", "", [&] { return descriptor().initialize(self_, &modules); });
+  ctx_.set_weight_arg = std::move(set_weight_arg);
+  const Status status = invoke("initialize", "", [&] { return descriptor().initialize(self_, &modules); });
+  ctx_.set_weight_arg = nullptr;
+  return status;
+}
+
+Status PluginInstance::calibrate(LayerAccess& layer, const llmc_calibration_batch& batch) {
+  if (!has_calibrate()) return Status::ok();
+  llmc_layer handle{&layer};
+  return invoke("calibrate", fmt::format(" on {} (batch {})", layer.name(), batch.batch_index),
+                [&] { return descriptor().calibrate(self_, &handle, &batch); });
 }
 
 Status PluginInstance::compress(LayerAccess& layer, const llmc_module_list& modules) {

@@ -31,7 +31,12 @@ class PluginInstance {
   bool has_compress() const { return descriptor().compress != nullptr; }
   bool has_finalize() const { return descriptor().finalize != nullptr; }
 
-  Status initialize(const llmc_module_list& modules);
+  bool has_capability(uint64_t bit) const { return (descriptor().capabilities & bit) != 0; }
+
+  /// `set_weight_arg` serves the plugin's scheme_set_weight_arg calls during this initialize.
+  Status initialize(const llmc_module_list& modules,
+                    std::function<Status(int32_t, std::string_view, std::string_view)> set_weight_arg = {});
+  Status calibrate(LayerAccess& layer, const llmc_calibration_batch& batch);
   Status compress(LayerAccess& layer, const llmc_module_list& modules);
   Status finalize();
 

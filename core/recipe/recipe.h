@@ -62,6 +62,8 @@ struct Calibration {
   std::optional<int64_t> samples;
   std::optional<int64_t> max_seq_length;
   std::optional<int64_t> seed;
+  std::optional<bool> shuffle;      // false: the longest samples first, in file order (the reference's no-shuffle)
+  std::optional<bool> concatenate;  // join the samples and cut max_seq_length chunks (the reference's concatenate_data)
 };
 
 struct Recipe {

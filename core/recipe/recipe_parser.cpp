@@ -18,7 +18,8 @@ namespace llmc::recipe {
 namespace {
 
 constexpr std::array<std::string_view, 2> kTopLevelKeys{"calibration", "modifier"};
-constexpr std::array<std::string_view, 4> kCalibrationKeys{"dataset", "samples", "max_seq_length", "seed"};
+constexpr std::array<std::string_view, 6> kCalibrationKeys{"dataset", "samples", "max_seq_length", "seed", "shuffle",
+                                                          "concatenate"};
 constexpr std::array<std::string_view, 9> kHostKeys{
     "plugin", "targets", "ignore", "scheme", "weights", "input_activations", "output_activations",
     "kv_cache_scheme", "group"};
@@ -46,6 +47,12 @@ Expected<Calibration> parse_calibration(const TomlReader& reader, const toml::no
       LLMC_TRY(dataset);
       if (dataset->empty()) return reader.error(reader.at(value), "key 'dataset' must not be empty");
       calibration.dataset = *dataset;
+      continue;
+    }
+    if (key == "shuffle" || key == "concatenate") {
+      auto flag = reader.boolean(key.str(), value);
+      LLMC_TRY(flag);
+      (key == "shuffle" ? calibration.shuffle : calibration.concatenate) = *flag;
       continue;
     }
     auto number = reader.integer(key.str(), value);

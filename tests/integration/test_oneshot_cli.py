@@ -350,7 +350,7 @@ def test_calibration_table_of_a_data_free_recipe_is_reported_unused(llmc_bin, ti
         """)
     result = oneshot(llmc_bin, tiny_checkpoint, recipe, tmp_path / "out", test_plugin_dir)
     assert result.returncode == 0, result.stderr
-    assert "[calibration] is not used" in result.stderr
+    assert "calibration settings are not used" in result.stderr
 
 
 def test_a_tied_head_is_listed_and_claiming_it_is_refused(llmc_bin, binary_dir, tmp_path):

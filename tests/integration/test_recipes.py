@@ -1,6 +1,7 @@
 """Every recipe in recipes/ runs with `llmc oneshot` on a small Llama-shaped checkpoint whose widths fit
 group 128, and transformers loads what it writes (bit-exactness against the reference is
-test_rtn_parity.py's job)."""
+test_rtn_parity.py's and test_calibrated_parity.py's job). Every run gets a small calibration set (random
+token ids); data-free recipes ignore it."""
 import json
 import subprocess
 
@@ -21,11 +22,20 @@ def model(binary_dir, tmp_path_factory):
     return out
 
 
+@pytest.fixture(scope="module")
+def calibration_ids(tmp_path_factory):
+    path = tmp_path_factory.mktemp("calibration") / "ids.jsonl"
+    generator = torch.Generator().manual_seed(0)
+    rows = [torch.randint(0, 512, (48,), generator=generator).tolist() for _ in range(4)]
+    path.write_text("".join(json.dumps({"input_ids": row}) + "\n" for row in rows))
+    return path
+
+
 @pytest.mark.parametrize("recipe", RECIPES, ids=[r.stem for r in RECIPES])
-def test_recipe_runs_and_loads(llmc_bin, model, tmp_path, recipe):
+def test_recipe_runs_and_loads(llmc_bin, model, calibration_ids, tmp_path, recipe):
     out = tmp_path / "out"
     result = subprocess.run([str(llmc_bin), "oneshot", "--model", str(model), "--recipe", str(recipe), "--output",
-                             str(out)], capture_output=True, text=True, timeout=300)
+                             str(out), "--dataset", str(calibration_ids)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     config = json.loads((out / "config.json").read_text())
     if recipe.stem != "sparse-2of4-magnitude":

@@ -144,7 +144,7 @@ def save_model(path: pathlib.Path, dtype: str, hidden: int, intermediate: int, s
 def toml_value(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (int, str)):
+    if isinstance(value, (int, float, str)):
         return json.dumps(value)  # JSON string escapes are valid in TOML basic strings
     if isinstance(value, list):
         return "[" + ", ".join(toml_value(item) for item in value) + "]"

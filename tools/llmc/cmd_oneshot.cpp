@@ -15,7 +15,13 @@ constexpr const char* kUsage = R"(usage: llmc oneshot --model DIR --recipe FILE.
 
 Applies the recipe's modifiers, in order, to every layer of the checkpoint in DIR and writes the result
 to --output. The output is written into a temporary directory beside it and renamed into place only when
-complete; a failed run leaves nothing at --output.)";
+complete; a failed run leaves nothing at --output. Recipes with calibrating modifiers (gptq, awq, smoothquant,
+sparsegpt, wanda, ...) need --dataset or a [calibration] dataset.)";
+
+int usage_error(const char* message) {
+  std::fprintf(stderr, "llmc: oneshot: %s\n", message);
+  return 2;
+}
 
 std::string format_bytes(uint64_t bytes) {
   if (bytes >= 1'000'000'000) return fmt::format("{:.2f} GB", bytes / 1e9);
@@ -29,6 +35,8 @@ int run_oneshot_command(const std::vector<std::string>& args) {
   namespace po = boost::program_options;
   std::string model, recipe, output, log_json, max_shard = "5GB", memory_budget = "0";
   std::vector<std::string> plugin_dirs;
+  std::string dataset;
+  int64_t samples = 0, max_seq_length = 0, seed = -1;
   po::options_description options("options");
   options.add_options()
       ("help,h", "show this help")
@@ -36,6 +44,11 @@ int run_oneshot_command(const std::vector<std::string>& args) {
       ("recipe", po::value(&recipe)->required(), "TOML recipe")
       ("output", po::value(&output)->required(), "output checkpoint directory (must not exist, see --overwrite)")
       ("overwrite", "replace --output if it exists (only once the new output is complete)")
+      ("dataset", po::value(&dataset), "calibration data: .txt (paragraphs), .json or .jsonl (text, messages or input_ids)")
+      ("samples", po::value(&samples), "calibration samples (default 512, or the recipe's [calibration] samples)")
+      ("max-seq-length", po::value(&max_seq_length), "tokens per calibration sample, at most (default 2048)")
+      ("seed", po::value(&seed), "seed of the calibration samples' shuffle (default 42)")
+      ("concatenate", "join the calibration samples and cut them into --max-seq-length chunks")
       ("plugin-path", po::value(&plugin_dirs)->composing(), "a directory searched for plugins first (repeatable)")
       ("log-json", po::value(&log_json), "write one JSON event per lifecycle step to this file")
       ("max-shard-size", po::value(&max_shard), "largest output shard, e.g. 2GB, 500MiB (default 5GB)")
@@ -60,6 +73,14 @@ int run_oneshot_command(const std::vector<std::string>& args) {
                  !shard || *shard == 0 ? "--max-shard-size" : "--memory-budget");
     return 2;
   }
+  if (vars.count("samples") && samples <= 0) return usage_error("--samples must be positive");
+  if (vars.count("max-seq-length") && max_seq_length <= 0) return usage_error("--max-seq-length must be positive");
+  if (vars.count("seed") && seed < 0) return usage_error("--seed must be non-negative");
+  if (!dataset.empty()) run.calibration.dataset = dataset;
+  if (vars.count("samples")) run.calibration.samples = samples;
+  if (vars.count("max-seq-length")) run.calibration.max_seq_length = max_seq_length;
+  if (vars.count("seed")) run.calibration.seed = seed;
+  if (vars.count("concatenate")) run.calibration.concatenate = true;
   run.max_shard_bytes = *shard;
   run.memory_budget = *budget;
   run.progress = vars.count("quiet") == 0;
@@ -72,8 +93,13 @@ int run_oneshot_command(const std::vector<std::string>& args) {
     return static_cast<int>(error->code);
   }
   const auto& summary = std::get<pipeline::RunSummary>(result);
-  log::info("wrote {}: {} units, {} modules compressed, {} tensors, {} in {:.2f} s", output, summary.units,
-            summary.modules_compressed, summary.tensors_written, format_bytes(summary.bytes_written), summary.seconds);
+  const std::string calibrated = summary.calibration_samples == 0
+                                     ? std::string()
+                                     : fmt::format(", calibrated on {} samples ({} tokens)", summary.calibration_samples,
+                                                   summary.calibration_tokens);
+  log::info("wrote {}: {} units, {} modules compressed{}, {} tensors, {} in {:.2f} s", output, summary.units,
+            summary.modules_compressed, calibrated, summary.tensors_written, format_bytes(summary.bytes_written),
+            summary.seconds);
   return 0;
 }
 

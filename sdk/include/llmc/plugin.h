@@ -37,7 +37,7 @@
 #include <stdint.h>
 
 #define LLMC_ABI_MAJOR 1 /* bumped only by a breaking change (never by additions) */
-#define LLMC_ABI_MINOR 1 /* bumped by every addition at the end of a struct or table */
+#define LLMC_ABI_MINOR 2 /* bumped by every addition at the end of a struct or table */
 
 #if defined(_WIN32)
 #define LLMC_PLUGIN_VISIBLE __declspec(dllexport)
@@ -213,7 +213,9 @@ typedef enum llmc_log_level {
 typedef struct llmc_module_activation {
   uint32_t struct_size;
   const char* module;           /* the module name (one of the modifier's modules in this layer) */
-  const llmc_dl_tensor* input;  /* the module's input, [tokens, in_features]; read only */
+  const llmc_dl_tensor* input;  /* the module's input, [tokens, in_features]; read only. Modules that
+                                   read the same tensor (q/k/v_proj, gate/up_proj) get views of the
+                                   same memory: equal `input->data` within one batch */
   const llmc_dl_tensor* output; /* its output, [tokens, out_features]; NULL unless the plugin sets
                                    LLMC_CAP_NEEDS_OUTPUTS */
 } llmc_module_activation;
@@ -223,7 +225,30 @@ typedef struct llmc_calibration_batch {
   int64_t batch_index;                 /* 0-based index of the calibration batch */
   size_t count;
   const llmc_module_activation* items; /* one entry per module of the modifier in this layer */
+  /* ABI 1.2 */
+  int64_t sequences;                   /* calibration samples in this batch (>= 1): the inputs' tokens
+                                          are theirs, concatenated, padding excluded */
 } llmc_calibration_batch;
+
+/* A smoothing mapping (AWQ, SmoothQuant): the output of `smooth` is the input of every balance layer,
+ * so scaling the balance layers' input columns by s and dividing `smooth`'s output by s leaves the
+ * model's function unchanged. */
+typedef struct llmc_mapping {
+  uint32_t struct_size;
+  const char* smooth;          /* a norm, or a Linear (v_proj before o_proj, up_proj before down_proj) */
+  size_t balance_count;        /* >= 1 */
+  const char* const* balance;  /* the Linears that read `smooth`'s output, in model order */
+  const char* parent;          /* the smallest block that runs every balance layer: the balance Linear
+                                  itself when there is one, else the attention block
+                                  ("model.layers.3.self_attn") or the MLP block ("model.layers.3.mlp");
+                                  llmc_host_api.module_forward runs it */
+} llmc_mapping;
+
+typedef struct llmc_mapping_list {
+  uint32_t struct_size;
+  size_t count;
+  const llmc_mapping* items; /* `count` entries in model order; valid until the callback returns */
+} llmc_mapping_list;
 
 /* ------------------------------------------------------------------------------------------------
  * The host function table (host -> plugin). Append-only. Every function is thread-safe unless noted,
@@ -296,6 +321,45 @@ typedef struct llmc_host_api {
    * only from within the callback that received `layer`. */
   llmc_status* (*quant_weight)(llmc_layer* layer, const char* module, const char* observer);
 
+  /* --- ABI 1.2: services for calibrated algorithms (GPTQ, SparseGPT, AWQ, SmoothQuant). */
+
+  /* quant_weight with the weight's input columns taken in the order `order` (int64 [in_features], a
+   * permutation, CPU): quantization groups are contiguous runs of that order, and the host records
+   * (and writes, as weight_g_idx) the group of every column. GPTQ's actorder "group". Only for group
+   * and tensor_group weight schemes (else LLMC_ERROR_UNSUPPORTED). */
+  llmc_status* (*quant_weight_ordered)(llmc_layer* layer, const char* module, const char* observer,
+                                       const llmc_dl_tensor* order);
+  /* Fake-quantizes (quantizes, then dequantizes) `values` [out_features, n], n columns of `module`'s
+   * weight, with the parameters quant_weight / quant_weight_ordered recorded for `module` in this
+   * callback: value column j is weight column columns[j] (`columns`: int64 [n], CPU; NULL means
+   * 0..n-1) and uses the scale and zero point of that column's group, block or channel. Writes `out`
+   * (the shape of `values`; may be `values` itself). float32, float16 or bfloat16, CPU or CUDA. */
+  llmc_status* (*quant_fake_quantize)(llmc_layer* layer, const char* module, const llmc_dl_tensor* values,
+                                      const llmc_dl_tensor* columns, llmc_dl_tensor* out);
+  /* Fake-quantizes `module`'s current weight with its scheme and parameters observed from it now by
+   * memoryless min-max (tensor_group siblings share a global scale from their current weights),
+   * records nothing, and writes the result to `out` ([out_features, in_features], float32 or the
+   * weight's dtype). AWQ's grid search. */
+  llmc_status* (*quant_fake_quantize_weight)(llmc_layer* layer, const char* module, llmc_dl_tensor* out);
+  /* Runs `module` of this layer (a Linear, or a mapping's parent block) with the layer's current
+   * weights on its input in calibration batch `batch_index`, as the host cached it while the layer
+   * calibrated, and returns the output ([tokens, out_features] for a Linear, [tokens, hidden] for a
+   * block), in the compute dtype, owned by the caller. Only in compress, and only for plugins with
+   * LLMC_CAP_RUNS_MODULES (the host then keeps those inputs until compress returns). */
+  llmc_status* (*module_forward)(llmc_layer* layer, const char* module, int64_t batch_index,
+                                 llmc_dl_managed_tensor** out);
+  /* The smoothing mappings of the architecture in this layer for `algorithm` ("awq" or
+   * "smoothquant"), as the reference defines them, keeping those whose balance layers are all among
+   * the modules of the current callback, and leaving out v_proj -> o_proj when their widths differ
+   * (grouped-query attention). Valid until the callback returns. */
+  llmc_status* (*layer_mappings)(llmc_layer* layer, const char* algorithm, llmc_mapping_list* out);
+  /* Sets weights.`key` to `value_json` (JSON: "\"static\"", "null", ...) in the scheme of the modifier's
+   * quantization group `group_index` (llmc_module_info.group_index), as the plugin resolves it (GPTQ's
+   * actorder): the checkpoint's quantization_config records it, and later callbacks' scheme_json show it.
+   * Only from initialize; the result must still be valid quantization arguments. */
+  llmc_status* (*scheme_set_weight_arg)(llmc_host_ctx* ctx, int32_t group_index, const char* key,
+                                        const char* value_json);
+
   /* Append new functions here (and bump LLMC_ABI_MINOR). */
 } llmc_host_api;
 
@@ -308,6 +372,7 @@ typedef struct llmc_host_api {
 #define LLMC_CAP_NEEDS_OUTPUTS (1ULL << 2)      /* calibrate also wants each module's outputs */
 #define LLMC_CAP_CONCURRENT_COMPRESS (1ULL << 3) /* compress may run on several layers at once */
 #define LLMC_CAP_CUDA (1ULL << 4)               /* handles CUDA tensors (else the host gives CPU ones) */
+#define LLMC_CAP_RUNS_MODULES (1ULL << 5)       /* calls module_forward in compress (ABI 1.2) */
 
 typedef struct llmc_plugin_descriptor {
   /* These three leading fields keep their place in every major version: a host reads them from a

@@ -360,6 +360,11 @@ class CalibrationBatch {
 
   // 0-based, in calibration order.
   std::int64_t index() const noexcept { return batch_->batch_index; }
+  // The calibration samples (sequences) whose tokens the inputs hold (1 from hosts before ABI 1.2).
+  std::int64_t sequences() const noexcept {
+    if (batch_->struct_size < offsetof(llmc_calibration_batch, sequences) + sizeof(std::int64_t)) return 1;
+    return batch_->sequences;
+  }
   // One Activation per module of the modifier in this layer.
   std::size_t size() const noexcept { return batch_->count; }
   Activation operator[](std::size_t index) const noexcept {
@@ -449,6 +454,13 @@ class Context {
     }
   }
 
+  // Sets weights.`key` to `value_json` in the scheme of the modifier's group `group_index`, as the
+  // checkpoint's quantization_config should record it (ABI 1.2; from initialize only).
+  void set_weight_arg(std::int32_t group_index, std::string_view key, std::string_view value_json) const {
+    const std::string key_z(key), value_z(value_json);
+    detail::check(*host_, host_->scheme_set_weight_arg(ctx_, group_index, key_z.c_str(), value_z.c_str()));
+  }
+
   // Rejects the recipe value of `key`: throws an Error whose message the host prefixed with the
   // key's file:line:column (LLMC_ERROR_INVALID_ARGUMENT), so the user sees where to fix it.
   [[noreturn]] void option_error(std::string_view key, const std::string& message) const {
@@ -491,6 +503,14 @@ class Context {
   llmc_host_ctx* ctx_;
 };
 
+// A smoothing mapping of the architecture (llmc_mapping): `smooth`'s output is the input of every
+// balance layer; `parent` is the smallest block running them all (what Layer::forward runs).
+struct Mapping {
+  std::string smooth;
+  std::vector<std::string> balance;
+  std::string parent;
+};
+
 // The unit of work the host holds in memory (a decoder layer, or modules outside the layers). Valid
 // only in the callback that received it, like the views it hands out.
 class Layer {
@@ -526,6 +546,59 @@ class Layer {
   void quant_weight(std::string_view module, std::string_view observer = {}) const {
     const std::string module_z(module), observer_z(observer);
     detail::check(*host_, host_->quant_weight(raw_, module_z.c_str(), observer.empty() ? nullptr : observer_z.c_str()));
+  }
+
+  // --- ABI 1.2 ---
+
+  // quant_weight with the weight's columns observed in `order` (int64 [in_features], a permutation):
+  // groups are contiguous runs of that order and the host writes the g_idx (GPTQ actorder "group").
+  void quant_weight_ordered(std::string_view module, const TensorView& order, std::string_view observer = {}) const {
+    const std::string module_z(module), observer_z(observer);
+    detail::check(*host_, host_->quant_weight_ordered(raw_, module_z.c_str(), observer.empty() ? nullptr : observer_z.c_str(),
+                                                      &order.raw()));
+  }
+
+  // Fake-quantizes `values` [out_features, n] (weight columns `columns`, int64 [n]; none = 0..n-1) with
+  // the parameters recorded for `module` in this callback, into `out` (may be `values`).
+  void fake_quantize(std::string_view module, const TensorView& values, const TensorView& out,
+                     std::optional<TensorView> columns = std::nullopt) const {
+    const std::string module_z(module);
+    llmc_dl_tensor out_raw = out.raw();
+    detail::check(*host_, host_->quant_fake_quantize(raw_, module_z.c_str(), &values.raw(),
+                                                     columns ? &columns->raw() : nullptr, &out_raw));
+  }
+
+  // Fake-quantizes `module`'s current weight with fresh memoryless min-max parameters of its scheme,
+  // recording nothing, into `out` [out_features, in_features].
+  void fake_quantize_weight(std::string_view module, const TensorView& out) const {
+    const std::string module_z(module);
+    llmc_dl_tensor out_raw = out.raw();
+    detail::check(*host_, host_->quant_fake_quantize_weight(raw_, module_z.c_str(), &out_raw));
+  }
+
+  // The output of `module` (a Linear of this layer or a mapping's parent block) run with the current
+  // weights on its cached input of calibration batch `batch_index`. Needs LLMC_CAP_RUNS_MODULES.
+  OwnedTensor forward(std::string_view module, std::int64_t batch_index) const {
+    const std::string module_z(module);
+    llmc_dl_managed_tensor* owned = nullptr;
+    detail::check(*host_, host_->module_forward(raw_, module_z.c_str(), batch_index, &owned));
+    return OwnedTensor(owned);
+  }
+
+  // The architecture's smoothing mappings in this layer for `algorithm` ("awq" or "smoothquant")
+  // whose balance layers are all among the modules of this callback.
+  std::vector<Mapping> mappings(std::string_view algorithm) const {
+    const std::string algorithm_z(algorithm);
+    llmc_mapping_list list{};
+    detail::check(*host_, host_->layer_mappings(raw_, algorithm_z.c_str(), &list));
+    std::vector<Mapping> result;
+    for (std::size_t i = 0; i < list.count; ++i) {
+      const llmc_mapping& raw = detail::item_at(list.items, i);
+      Mapping mapping{raw.smooth, {}, raw.parent};
+      for (std::size_t b = 0; b < raw.balance_count; ++b) mapping.balance.emplace_back(raw.balance[b]);
+      result.push_back(std::move(mapping));
+    }
+    return result;
   }
 
   // The host's function table and the C handle, for calls the wrapper does not cover.

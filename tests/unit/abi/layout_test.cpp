@@ -76,14 +76,27 @@ LLMC_FREEZE(llmc_module_activation, module, 8);
 LLMC_FREEZE(llmc_module_activation, input, 16);
 LLMC_FREEZE(llmc_module_activation, output, 24);
 
-static_assert(sizeof(llmc_calibration_batch) == 32);
+static_assert(sizeof(llmc_calibration_batch) == 40);  // 32 in ABI 1.0-1.1
 LLMC_FREEZE(llmc_calibration_batch, struct_size, 0);
 LLMC_FREEZE(llmc_calibration_batch, batch_index, 8);
 LLMC_FREEZE(llmc_calibration_batch, count, 16);
 LLMC_FREEZE(llmc_calibration_batch, items, 24);
+LLMC_FREEZE(llmc_calibration_batch, sequences, 32);  // ABI 1.2
+
+static_assert(sizeof(llmc_mapping) == 40);  // ABI 1.2
+LLMC_FREEZE(llmc_mapping, struct_size, 0);
+LLMC_FREEZE(llmc_mapping, smooth, 8);
+LLMC_FREEZE(llmc_mapping, balance_count, 16);
+LLMC_FREEZE(llmc_mapping, balance, 24);
+LLMC_FREEZE(llmc_mapping, parent, 32);
+
+static_assert(sizeof(llmc_mapping_list) == 24);  // ABI 1.2
+LLMC_FREEZE(llmc_mapping_list, struct_size, 0);
+LLMC_FREEZE(llmc_mapping_list, count, 8);
+LLMC_FREEZE(llmc_mapping_list, items, 16);
 
 // ---- the host function table ---------------------------------------------------------------------------
-static_assert(sizeof(llmc_host_api) == 176);
+static_assert(sizeof(llmc_host_api) == 224);  // 176 in ABI 1.1
 LLMC_FREEZE(llmc_host_api, struct_size, 0);
 LLMC_FREEZE(llmc_host_api, abi_major, 4);
 LLMC_FREEZE(llmc_host_api, abi_minor, 6);
@@ -108,6 +121,12 @@ LLMC_FREEZE(llmc_host_api, tensor_set, 144);
 LLMC_FREEZE(llmc_host_api, layer_index, 152);
 LLMC_FREEZE(llmc_host_api, layer_name, 160);
 LLMC_FREEZE(llmc_host_api, quant_weight, 168);  // ABI 1.1
+LLMC_FREEZE(llmc_host_api, quant_weight_ordered, 176);  // ABI 1.2
+LLMC_FREEZE(llmc_host_api, quant_fake_quantize, 184);
+LLMC_FREEZE(llmc_host_api, quant_fake_quantize_weight, 192);
+LLMC_FREEZE(llmc_host_api, module_forward, 200);
+LLMC_FREEZE(llmc_host_api, layer_mappings, 208);
+LLMC_FREEZE(llmc_host_api, scheme_set_weight_arg, 216);
 
 // ---- the plugin descriptor ------------------------------------------------------------------------------
 static_assert(sizeof(llmc_plugin_descriptor) == 112);
@@ -140,7 +159,7 @@ static_assert(LLMC_MODULE_OTHER == 0 && LLMC_MODULE_LINEAR == 1 && LLMC_MODULE_E
 static_assert(LLMC_ACCESS_READ == 1 && LLMC_ACCESS_WRITE == 2);
 static_assert(LLMC_LOG_DEBUG == 0 && LLMC_LOG_INFO == 1 && LLMC_LOG_WARNING == 2 && LLMC_LOG_ERROR == 3);
 static_assert(LLMC_CAP_QUANTIZES == 1 && LLMC_CAP_EDITS_WEIGHTS == 2 && LLMC_CAP_NEEDS_OUTPUTS == 4 &&
-              LLMC_CAP_CONCURRENT_COMPRESS == 8 && LLMC_CAP_CUDA == 16);
+              LLMC_CAP_CONCURRENT_COMPRESS == 8 && LLMC_CAP_CUDA == 16 && LLMC_CAP_RUNS_MODULES == 32);
 static_assert(LLMC_DL_FLAG_READ_ONLY == 1);
 
 // ---- against DLPack (ATen/dlpack.h), field by field -------------------------------------------------------
@@ -202,7 +221,8 @@ static_assert(LLMC_DL_FLAG_READ_ONLY == DLPACK_FLAG_BITMASK_READ_ONLY);
 
 // The checks above are compile-time; these make the freeze visible in the test list.
 TEST(AbiLayout, FrozenOnX86_64) {
-  EXPECT_EQ(sizeof(llmc_host_api), 176u);  // ABI 1.1
+  EXPECT_EQ(sizeof(llmc_host_api), 224u);  // ABI 1.2
+  EXPECT_EQ(sizeof(llmc_calibration_batch), 40u);
   EXPECT_EQ(sizeof(llmc_plugin_descriptor), 112u);
 }
 

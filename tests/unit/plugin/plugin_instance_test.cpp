@@ -19,7 +19,11 @@ class EmptyLayer final : public LayerAccess {
   const std::string& name() const override { return name_; }
   Expected<llmc_dl_tensor> get(std::string_view, std::string_view, bool) override { return Error{"no tensors"}; }
   Status set(std::string_view, std::string_view, const llmc_dl_tensor&) override { return Error{"no tensors"}; }
-  Status quant_weight(std::string_view, std::string_view) override { return Error{"no tensors"}; }
+  Status quant_weight(std::string_view, std::string_view, const llmc_dl_tensor*) override { return Error{"no tensors"}; }
+  Status fake_quantize(std::string_view, const llmc_dl_tensor&, const llmc_dl_tensor*, const llmc_dl_tensor&) override {
+    return Error{"no tensors"};
+  }
+  Status fake_quantize_weight(std::string_view, const llmc_dl_tensor&) override { return Error{"no tensors"}; }
 
  private:
   std::string name_ = "model.layers.3";

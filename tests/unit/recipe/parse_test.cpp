@@ -205,7 +205,7 @@ constexpr ErrorCase kErrors[] = {
     {"CalibrationNotTable", "calibration = 5\n[[modifier]]\nplugin = \"rtn\"\n",
      "r.toml:1:15: key 'calibration' must be a table, got integer"},
     {"CalibrationUnknownKey", "[calibration]\nnum_samples = 5\n[[modifier]]\nplugin = \"rtn\"\n",
-     "r.toml:2:1: unknown key 'num_samples' in [calibration]; valid keys: dataset, samples, max_seq_length, seed"},
+     "r.toml:2:1: unknown key 'num_samples' in [calibration]; valid keys: dataset, samples, max_seq_length, seed, shuffle, concatenate"},
     {"CalibrationNotPositive", "[calibration]\nmax_seq_length = 0\n[[modifier]]\nplugin = \"rtn\"\n",
      "r.toml:2:18: key 'max_seq_length' must be positive, got 0"},
     {"CalibrationNegativeSeed", "[calibration]\nseed = -1\n[[modifier]]\nplugin = \"rtn\"\n",

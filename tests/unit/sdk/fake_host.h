@@ -11,6 +11,7 @@
 #include <cstring>
 #include <map>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -78,6 +79,7 @@ struct llmc_host_ctx {
   std::vector<std::pair<std::int32_t, std::string>> logs;
   int live_tensors = 0;              // allocated and not yet deleted
   std::size_t budget_bytes = 1 << 20;  // tensor_alloc fails past it
+  std::vector<std::tuple<std::int32_t, std::string, std::string>> weight_args;  // scheme_set_weight_arg calls
 };
 
 struct llmc_layer {
@@ -188,6 +190,10 @@ inline llmc_host_api make_api() {
     const auto* list = list_option<std::vector<double>>(ctx, key, &error);
     if (list != nullptr) *out = list->at(index);
     return error;
+  };
+  api.scheme_set_weight_arg = [](llmc_host_ctx* ctx, std::int32_t group, const char* key, const char* value) {
+    ctx->weight_args.emplace_back(group, key, value);
+    return static_cast<llmc_status*>(nullptr);
   };
   api.option_error = [](llmc_host_ctx*, const char* key, const char* message) {
     return status(LLMC_ERROR_INVALID_ARGUMENT, std::string("recipe.toml:3:1: ") + key + ": " + message);

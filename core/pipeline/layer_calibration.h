@@ -1,0 +1,55 @@
+// core/pipeline/layer_calibration.h - the calibrated part of a run (DESIGN.md "The run", step 5-6): the
+// calibration samples' hidden states, cached between layers; per decoder layer, each calibrating modifier's
+// forward pass with taps feeding its plugin, its compress, and the propagation of the compressed layer.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "exec/model_runner.h"
+#include "model/checkpoint.h"
+#include "pipeline/layer_unit.h"
+#include "pipeline/modifier_run.h"
+#include "plugin/host_api.h"
+#include "util/event_log.h"
+#include "util/expected.h"
+
+namespace llmc::pipeline {
+
+/// Compresses `modules` of `unit` with `run`, the plugin reaching the unit through `access` (the oneshot loop's
+/// step, shared with data-free units).
+using CompressStep = std::function<Status(ModifierRun& run, plugin::LayerAccess& access, LayerUnit& unit,
+                                          std::vector<llmc_module_info>& modules)>;
+
+class LayerCalibration {
+ public:
+  /// Embeds every sample (one batch each, as the reference's batch_size 1) with the checkpoint's embedding;
+  /// layers run in the checkpoint's dtype, with weights as stored and no activation quantization (the
+  /// reference calibrates with quantization disabled).
+  static Expected<std::unique_ptr<LayerCalibration>> start(const model::Checkpoint& checkpoint,
+                                                          const std::vector<std::vector<int32_t>>& samples);
+
+  /// Decoder layer `unit`: for each modifier in recipe order that claims modules in it, a calibration pass
+  /// (when its plugin calibrates) on the layer as the earlier modifiers left it, then its compress; then the
+  /// layer runs with every edit on the cached hidden states, which become the next layer's inputs.
+  Status process(LayerUnit& unit, std::vector<ModifierRun>& runs, std::span<const size_t> unit_modules,
+                 const CompressStep& compress, EventLog& events);
+
+  size_t batches() const { return hidden_.size(); }
+  size_t tokens() const { return tokens_; }
+
+ private:
+  LayerCalibration() = default;
+  Status calibrate(ModifierRun& run, const exec::DecoderLayer& layer, class CalibratedLayer& access,
+                   const std::vector<llmc_module_info>& modules, class ActivationObservers& observers);
+
+  std::unique_ptr<exec::ModelRunner> runner_;
+  std::vector<at::Tensor> hidden_;  // per batch [1, T, hidden]: the next layer's input
+  std::vector<exec::BatchContext> contexts_;
+  size_t tokens_ = 0;
+};
+
+}  // namespace llmc::pipeline
