@@ -2,6 +2,10 @@
 #include "exec/attention.h"
 
 #include <ATen/ATen.h>
+#include <c10/util/BFloat16.h>
+#include <c10/util/Half.h>
+
+#include <limits>
 
 #include "exec/linear.h"
 #include "exec/norm.h"
@@ -19,6 +23,30 @@ at::Tensor attention_mask(const at::Tensor& tokens, std::optional<int64_t> windo
   mask = mask.logical_or(at::eye(length, tokens.options().dtype(at::kBool)).unsqueeze(0));
   return mask.unsqueeze(1);
 }
+
+namespace {
+
+double lowest_value(at::ScalarType dtype) {
+  switch (dtype) {
+    case at::kBFloat16: return static_cast<double>(std::numeric_limits<c10::BFloat16>::lowest());
+    case at::kHalf: return static_cast<double>(std::numeric_limits<c10::Half>::lowest());
+    case at::kDouble: return std::numeric_limits<double>::lowest();
+    default: return std::numeric_limits<float>::lowest();
+  }
+}
+
+// transformers' eager_attention_forward, operation for operation, with its additive mask (0 or the dtype's
+// lowest value), so that a calibrated forward rounds as the reference's does.
+at::Tensor eager_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& allowed,
+                           double scale) {
+  const at::Tensor scores = at::matmul(q, k.transpose(2, 3)) * scale;
+  const at::Tensor additive =
+      at::zeros(allowed.sizes(), scores.options()).masked_fill_(allowed.logical_not(), lowest_value(scores.scalar_type()));
+  const at::Tensor probabilities = at::softmax(scores + additive, -1, at::kFloat).to(q.scalar_type());
+  return at::matmul(probabilities, v);
+}
+
+}  // namespace
 
 at::Tensor self_attention(const model::Architecture& arch, const AttentionNames& names, const LinearContext& layer,
                           const at::Tensor& x, const BatchContext& batch, const at::Tensor& mask) {
@@ -39,7 +67,8 @@ at::Tensor self_attention(const model::Architecture& arch, const AttentionNames&
     v = v.repeat_interleave(groups, 1);
   }
   const double scale = 1.0 / std::sqrt(static_cast<double>(d));
-  const at::Tensor out = at::scaled_dot_product_attention(q, k, v, mask, 0.0, false, scale);
+  const at::Tensor out = batch.math == AttentionMath::eager ? eager_attention(q, k, v, mask, scale)
+                                                            : at::scaled_dot_product_attention(q, k, v, mask, 0.0, false, scale);
   return linear(layer, names.o, out.transpose(1, 2).reshape({b, t, arch.num_heads * d}));
 }
 

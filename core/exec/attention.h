@@ -12,10 +12,18 @@
 
 namespace llmc::exec {
 
-/// What every layer shares for one batch: rope tables and which positions hold tokens.
+/// How attention computes softmax(q k^T / sqrt(d)) v. The two round differently in bf16 (and by an ulp in fp32).
+enum class AttentionMath {
+  sdpa,   // at::scaled_dot_product_attention, as transformers' default "sdpa" attention
+  eager,  // transformers' eager_attention_forward: matmul, scale, additive lowest-value mask, softmax in fp32,
+          // the probabilities cast back; LLM Compressor forces it while calibrating
+};
+
+/// What every layer shares for one batch: rope tables, which positions hold tokens, the attention math.
 struct BatchContext {
   at::Tensor cos, sin;  // [B, T, head_dim], compute dtype
   at::Tensor tokens;    // [B, T] bool: true = a token, false = padding
+  AttentionMath math = AttentionMath::sdpa;
 };
 
 /// Module names of one layer's attention.

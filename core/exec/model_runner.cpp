@@ -85,6 +85,7 @@ Expected<std::vector<at::Tensor>> ModelRunner::embed_batches(std::span<const Bat
 Expected<BatchContext> ModelRunner::context(const Batch& batch) const {
   if (batch.ids.dim() != 2) return Error{fmt::format("token ids must be [batch, length], got [{}]", fmt::join(batch.ids.sizes(), ", "))};
   BatchContext context;
+  context.math = options_.attention;
   if (batch.attention_mask.defined()) {
     if (batch.attention_mask.sizes() != batch.ids.sizes())
       return Error{fmt::format("attention mask [{}] does not match the token ids [{}]", fmt::join(batch.attention_mask.sizes(), ", "),

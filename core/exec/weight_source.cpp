@@ -32,6 +32,8 @@ Expected<at::Tensor> dequantize_module(const format::QuantizedModule& module) {
   qparams.scale = format::traits(module.format).scale == format::ScaleStorage::e8m0
                       ? format::decode_e8m0(module.weight_qparams.scale)
                       : module.weight_qparams.scale;
+  // float8 scales (NVFP4's) decompress to float first, as compressed-tensors' _decompress_scale does
+  if (at::isFloat8Type(qparams.scale.scalar_type())) qparams.scale = qparams.scale.to(at::kFloat);
   if (module.weight_qparams.zero_point.defined()) qparams.zero_point = module.weight_qparams.zero_point;
   if (module.weight_qparams.global_scale.defined()) qparams.global_scale = module.weight_qparams.global_scale;
   if (module.g_idx.defined()) qparams.g_idx = module.g_idx;

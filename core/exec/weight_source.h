@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "exec/activation_quantization.h"
+#include "exec/attention.h"
 #include "model/checkpoint.h"
 #include "util/expected.h"
 
@@ -20,6 +21,7 @@ struct ComputeOptions {
   /// Fake-quantize the activations of Linears whose compressed-tensors scheme quantizes them, as CT's forward
   /// does; false runs a compressed checkpoint weight-only (dequantized weights, full-precision activations).
   bool quantize_activations = true;
+  AttentionMath attention = AttentionMath::sdpa;
 };
 
 /// A Linear as the runner computes it: its dense weight and what CT's forward does to its activations.

@@ -36,6 +36,13 @@ bool needs_calibration(const nlohmann::json& args) {
   return dynamic == nlohmann::json(false) || dynamic == nlohmann::json("local");
 }
 
+bool needs_input_importance(const nlohmann::json& weights) {
+  if (!weights.is_object()) return false;
+  const auto observer = weights.find("observer");
+  return observer != weights.end() && observer->is_string() &&
+         quant::uses_input_importance(observer->get<std::string>());
+}
+
 Expected<ActivationObservers> ActivationObservers::create(
     const std::map<std::string, const nlohmann::json*, std::less<>>& schemes,
     const std::optional<recipe::QuantArgs>& kv_cache, std::string attention) {
@@ -49,6 +56,7 @@ Expected<ActivationObservers> ActivationObservers::create(
     pair.first = std::move(*input);
     pair.second = std::move(*output);
     if (pair.first || pair.second) observers.linears_.emplace(module, std::move(pair));
+    if (needs_input_importance((*scheme)["weights"])) observers.importance_.emplace(module, quant::InputImportance{});
   }
   if (kv_cache) {
     auto keys = quant::Observer::create(*kv_cache);
@@ -60,6 +68,10 @@ Expected<ActivationObservers> ActivationObservers::create(
 }
 
 Status ActivationObservers::observe_linear(std::string_view module, const at::Tensor& input, const at::Tensor& output) {
+  if (const auto importance = importance_.find(module); importance != importance_.end()) {
+    if (auto status = importance->second.add(input); !status)
+      return Error{fmt::format("{}: {}", module, status.error().message)};
+  }
   const auto it = linears_.find(module);
   if (it == linears_.end()) return Status::ok();
   LLMC_TRY(update(it->second.first, input, module));

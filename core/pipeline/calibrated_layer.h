@@ -35,8 +35,8 @@ class CalibratedLayer final : public plugin::LayerAccess {
   Status set(std::string_view module, std::string_view tensor, const llmc_dl_tensor& value) override {
     return unit_.set(module, tensor, value);
   }
-  Status quant_weight(std::string_view module, std::string_view observer, const llmc_dl_tensor* order) override {
-    return unit_.quant_weight(module, observer, order);
+  Status quant_weight(std::string_view module, std::string_view observer) override {
+    return unit_.quant_weight(module, observer);
   }
   Status fake_quantize(std::string_view module, const llmc_dl_tensor& values, const llmc_dl_tensor* columns,
                        const llmc_dl_tensor& out) override {

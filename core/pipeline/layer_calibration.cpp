@@ -82,13 +82,34 @@ Expected<ActivationObservers> activation_observers(const ModifierRun& run, const
   return ActivationObservers::create(schemes, kv_cache, std::move(attention));
 }
 
+// Embeds `batches` into `cache` as the first layer's inputs, loading the embedding table once per chunk: one
+// chunk for an in-memory cache, chunks within the cache's share of the budget for a spilled one.
+Status embed_into(exec::ModelRunner& runner, std::span<const exec::Batch> batches, ActivationCache& cache,
+                  uint64_t budget_bytes) {
+  const uint64_t chunk_bytes = cache.spill_file() ? ActivationCache::memory_share(budget_bytes) : UINT64_MAX;
+  for (size_t first = 0; first < batches.size();) {
+    size_t end = first + 1;
+    for (uint64_t bytes = cache.sample_bytes(first);
+         end < batches.size() && bytes + cache.sample_bytes(end) <= chunk_bytes; ++end)
+      bytes += cache.sample_bytes(end);
+    auto hidden = runner.embed_batches(batches.subspan(first, end - first));
+    if (!hidden) return Error{fmt::format("embedding the calibration samples: {}", hidden.error().message)};
+    for (size_t b = first; b < end; ++b) LLMC_TRY(cache.write(b, (*hidden)[b - first]));
+    first = end;
+  }
+  return cache.next_layer();
+}
+
 }  // namespace
 
 Expected<std::unique_ptr<LayerCalibration>> LayerCalibration::start(const model::Checkpoint& checkpoint,
-                                                                    const std::vector<std::vector<int32_t>>& samples) {
+                                                                    const std::vector<std::vector<int32_t>>& samples,
+                                                                    MemoryBudget& budget,
+                                                                    const std::filesystem::path& spill_directory) {
   auto dtype = exec::checkpoint_dtype(checkpoint);
   if (!dtype) return dtype.error();
-  exec::ComputeOptions options{*dtype, at::kCPU, /*quantize_activations=*/false};
+  // eager attention, as the reference's calibration_forward_context sets
+  exec::ComputeOptions options{*dtype, at::kCPU, /*quantize_activations=*/false, exec::AttentionMath::eager};
   auto weights = exec::open_weight_source(checkpoint, options);
   if (!weights) return weights.error();
   auto runner = exec::ModelRunner::create(checkpoint, std::move(*weights), options);
@@ -96,19 +117,23 @@ Expected<std::unique_ptr<LayerCalibration>> LayerCalibration::start(const model:
   std::unique_ptr<LayerCalibration> calibration(new LayerCalibration());
   calibration->runner_ = std::move(*runner);
   std::vector<exec::Batch> batches;
+  std::vector<int64_t> sample_tokens;
   for (const auto& sample : samples) {
     const at::Tensor ids = at::tensor(at::ArrayRef<int32_t>(sample), at::TensorOptions().dtype(at::kInt)).to(at::kLong);
     batches.push_back(exec::Batch{ids.unsqueeze(0), at::Tensor()});
-    calibration->tokens_ += sample.size();
+    sample_tokens.push_back(static_cast<int64_t>(sample.size()));
   }
   for (const auto& batch : batches) {
     auto context = calibration->runner_->context(batch);
     if (!context) return context.error();
     calibration->contexts_.push_back(std::move(*context));
   }
-  auto hidden = calibration->runner_->embed_batches(batches);
-  if (!hidden) return Error{fmt::format("embedding the calibration samples: {}", hidden.error().message)};
-  calibration->hidden_ = std::move(*hidden);
+  exec::ModelRunner& model = *calibration->runner_;
+  auto cache = ActivationCache::create(std::move(sample_tokens), model.architecture().hidden_size,
+                                       model.compute_dtype(), budget, spill_directory);
+  if (!cache) return cache.error();
+  calibration->cache_ = std::move(*cache);
+  LLMC_TRY(embed_into(model, batches, *calibration->cache_, budget.limit()));
   return calibration;
 }
 
@@ -119,7 +144,9 @@ Status LayerCalibration::calibrate(ModifierRun& run, const exec::DecoderLayer& l
   const bool outputs = run.instance->has_capability(LLMC_CAP_NEEDS_OUTPUTS);
   const bool keep_inputs = run.instance->has_capability(LLMC_CAP_RUNS_MODULES);
   std::vector<CachedInputs> cached;
-  for (size_t b = 0; b < hidden_.size(); ++b) {
+  for (size_t b = 0; b < cache_->samples(); ++b) {
+    auto hidden = cache_->read(b);
+    if (!hidden) return hidden.error();
     std::map<std::string_view, std::pair<at::Tensor, at::Tensor>> seen;
     Status observed = Status::ok();
     const exec::LinearTap tap = [&](std::string_view module, const at::Tensor& input, const at::Tensor& output) {
@@ -129,7 +156,7 @@ Status LayerCalibration::calibrate(ModifierRun& run, const exec::DecoderLayer& l
     const exec::KvTap kv = [&](const at::Tensor& keys, const at::Tensor& values) {
       if (observed) observed = observers.observe_kv(keys, values);
     };
-    auto ran = layer.forward(hidden_[b], contexts_[b], &tap, &kv);
+    auto ran = layer.forward(*hidden, contexts_[b], &tap, &kv);
     if (!ran) return ran.error();
     LLMC_TRY(observed);
     if (!run.calibrates()) continue;  // the pass only feeds the host's activation observers
@@ -153,8 +180,10 @@ Status LayerCalibration::calibrate(ModifierRun& run, const exec::DecoderLayer& l
 
 Status LayerCalibration::process(LayerUnit& unit, std::vector<ModifierRun>& runs, std::span<const size_t> unit_modules,
                                  const CompressStep& compress, EventLog& events) {
+  const auto loading = std::chrono::steady_clock::now();
   auto layer = runner_->load_layer(unit.index());
   if (!layer) return Error{fmt::format("{}: {}", unit.name(), layer.error().message)};
+  events.emit({{"event", "load"}, {"unit", unit.name()}, {"layer", unit.index()}, {"seconds", seconds_since(loading)}});
   CalibratedLayer access(unit, *layer, runner_->architecture(), contexts_);
   for (auto& run : runs) {
     std::vector<llmc_module_info> modules = run.modules_in(unit_modules);
@@ -169,8 +198,9 @@ Status LayerCalibration::process(LayerUnit& unit, std::vector<ModifierRun>& runs
       access.sync_weights();  // the layer as the earlier modifiers left it
       LLMC_TRY(calibrate(run, *layer, access, modules, *observers));
       events.emit({{"event", "calibrate"}, {"modifier", run.modifier->label()}, {"unit", unit.name()},
-                   {"layer", unit.index()}, {"batches", hidden_.size()}, {"seconds", seconds_since(started)}});
+                   {"layer", unit.index()}, {"batches", cache_->samples()}, {"seconds", seconds_since(started)}});
     }
+    unit.set_input_importance(observers->input_importance());
     const Status compressed = compress(run, access, unit, modules);
     access.set_cached_inputs({});
     LLMC_TRY(compressed);
@@ -182,11 +212,14 @@ Status LayerCalibration::process(LayerUnit& unit, std::vector<ModifierRun>& runs
   }
   const auto started = std::chrono::steady_clock::now();
   access.sync_weights();
-  for (size_t b = 0; b < hidden_.size(); ++b) {
-    auto next = layer->forward(hidden_[b], contexts_[b]);
+  for (size_t b = 0; b < cache_->samples(); ++b) {
+    auto input = cache_->read(b);
+    if (!input) return input.error();
+    auto next = layer->forward(*input, contexts_[b]);
     if (!next) return next.error();
-    hidden_[b] = std::move(*next);
+    LLMC_TRY(cache_->write(b, *next));
   }
+  LLMC_TRY(cache_->next_layer());
   events.emit({{"event", "propagate"}, {"unit", unit.name()}, {"layer", unit.index()}, {"seconds", seconds_since(started)}});
   return Status::ok();
 }

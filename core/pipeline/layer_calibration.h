@@ -5,12 +5,14 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <vector>
 
 #include "exec/model_runner.h"
 #include "model/checkpoint.h"
+#include "pipeline/activation_cache.h"
 #include "pipeline/layer_unit.h"
 #include "pipeline/modifier_run.h"
 #include "plugin/host_api.h"
@@ -26,11 +28,14 @@ using CompressStep = std::function<Status(ModifierRun& run, plugin::LayerAccess&
 
 class LayerCalibration {
  public:
-  /// Embeds every sample (one batch each, as the reference's batch_size 1) with the checkpoint's embedding;
+  /// Embeds every sample (one batch each, as the reference's batch_size 1) with the checkpoint's embedding
+  /// into the activation cache, in memory or spilled to a file in `spill_directory` as `budget` says;
   /// layers run in the checkpoint's dtype, with weights as stored and no activation quantization (the
   /// reference calibrates with quantization disabled).
   static Expected<std::unique_ptr<LayerCalibration>> start(const model::Checkpoint& checkpoint,
-                                                          const std::vector<std::vector<int32_t>>& samples);
+                                                          const std::vector<std::vector<int32_t>>& samples,
+                                                          MemoryBudget& budget,
+                                                          const std::filesystem::path& spill_directory);
 
   /// Decoder layer `unit`: for each modifier in recipe order that claims modules in it, a calibration pass
   /// (when its plugin calibrates) on the layer as the earlier modifiers left it, then its compress; then the
@@ -38,8 +43,9 @@ class LayerCalibration {
   Status process(LayerUnit& unit, std::vector<ModifierRun>& runs, std::span<const size_t> unit_modules,
                  const CompressStep& compress, EventLog& events);
 
-  size_t batches() const { return hidden_.size(); }
-  size_t tokens() const { return tokens_; }
+  size_t batches() const { return cache_->samples(); }
+  size_t tokens() const { return cache_->tokens(); }
+  const ActivationCache& cache() const { return *cache_; }
 
  private:
   LayerCalibration() = default;
@@ -47,9 +53,8 @@ class LayerCalibration {
                    const std::vector<llmc_module_info>& modules, class ActivationObservers& observers);
 
   std::unique_ptr<exec::ModelRunner> runner_;
-  std::vector<at::Tensor> hidden_;  // per batch [1, T, hidden]: the next layer's input
+  std::unique_ptr<ActivationCache> cache_;  // per batch [1, T, hidden]: the layer's input
   std::vector<exec::BatchContext> contexts_;
-  size_t tokens_ = 0;
 };
 
 }  // namespace llmc::pipeline

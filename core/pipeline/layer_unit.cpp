@@ -112,6 +112,11 @@ Expected<at::Tensor> LayerUnit::weight_tensor(std::string_view module) {
   return torch_bridge::as_tensor(*view);
 }
 
+const quant::InputImportance* LayerUnit::input_importance(std::string_view module) const {
+  const auto it = input_importance_.find(module);
+  return it == input_importance_.end() ? nullptr : &it->second;
+}
+
 Expected<RecordedQuantization> LayerUnit::scheme_of(std::string_view module, std::string_view caller) const {
   const auto scheme = schemes_ ? schemes_->find(module) : SchemeMap::const_iterator();
   if (!schemes_ || scheme == schemes_->end())
@@ -126,6 +131,7 @@ Expected<std::optional<at::Tensor>> LayerUnit::current_global_scale(std::string_
                                                                    const recipe::QuantArgs& args) {
   const auto members = fusion_group(module, module_names_);
   std::vector<at::Tensor> weights;
+  std::vector<const quant::InputImportance*> importances;
   for (const auto& member : members) {
     auto recorded = scheme_of(member, "fused global scale");
     if (!recorded || !recorded->scheme.weights || recorded->scheme.weights->strategy != recipe::Strategy::tensor_group)
@@ -135,8 +141,9 @@ Expected<std::optional<at::Tensor>> LayerUnit::current_global_scale(std::string_
     auto weight = weight_tensor(member);
     if (!weight) return weight.error();
     weights.push_back(std::move(*weight));
+    importances.push_back(input_importance(member));
   }
-  auto global = quant::compute_fused_global_scale(weights, args);
+  auto global = quant::compute_fused_global_scale(weights, args, importances);
   if (!global) return Error{fmt::format("{}: {}", module, global.error().message)};
   return std::optional<at::Tensor>(std::move(*global));
 }
@@ -152,7 +159,7 @@ Expected<std::optional<at::Tensor>> LayerUnit::fused_global_scale(std::string_vi
   return global;
 }
 
-Status LayerUnit::quant_weight(std::string_view module, std::string_view observer, const llmc_dl_tensor* order) {
+Status LayerUnit::quant_weight(std::string_view module, std::string_view observer) {
   auto recorded = scheme_of(module, "quant_weight");
   if (!recorded) return recorded.error();
   if (!recorded->scheme.weights) return Status::ok();
@@ -166,23 +173,9 @@ Status LayerUnit::quant_weight(std::string_view module, std::string_view observe
     if (!fused) return fused.error();
     global = std::move(*fused);
   }
-  std::optional<at::Tensor> g_idx;
-  if (order) {
-    if (args.strategy != recipe::Strategy::group && args.strategy != recipe::Strategy::tensor_group)
-      return Error{fmt::format("quant_weight_ordered: {} is quantized with strategy {}; column orders apply to group "
-                               "and tensor_group only", module, recipe::to_string(*args.strategy))};
-    const at::Tensor permutation = torch_bridge::as_tensor(*order).to(at::kLong);
-    if (permutation.dim() != 1 || permutation.size(0) != weight->size(-1) ||
-        !at::equal(std::get<0>(permutation.sort()), at::arange(weight->size(-1), permutation.options())))
-      return Error{fmt::format("quant_weight_ordered: the order for {} is not a permutation of its {} columns", module,
-                               weight->size(-1))};
-    *weight = weight->index_select(-1, permutation);
-    // Column c lands at position argsort(order)[c], in group position / group_size.
-    g_idx = at::floor_divide(permutation.argsort(), *args.group_size).to(at::kInt);
-  }
-  auto qparams = quant::compute_weight_qparams(*weight, args, global);
+  const quant::InputImportance* importance = input_importance(module);
+  auto qparams = quant::compute_weight_qparams(*weight, args, global, importance);
   if (!qparams) return Error{fmt::format("{}: {}", module, qparams.error().message)};
-  qparams->g_idx = std::move(g_idx);
   recorded->weight_qparams = std::move(*qparams);
   quantized_.insert_or_assign(std::string(module), std::move(*recorded));
   return Status::ok();

@@ -34,7 +34,7 @@ class LayerUnit final : public plugin::LayerAccess {
   const std::string& name() const override { return name_; }
   Expected<llmc_dl_tensor> get(std::string_view module, std::string_view tensor, bool write) override;
   Status set(std::string_view module, std::string_view tensor, const llmc_dl_tensor& value) override;
-  Status quant_weight(std::string_view module, std::string_view observer, const llmc_dl_tensor* order) override;
+  Status quant_weight(std::string_view module, std::string_view observer) override;
   Status fake_quantize(std::string_view module, const llmc_dl_tensor& values, const llmc_dl_tensor* columns,
                        const llmc_dl_tensor& out) override;
   Status fake_quantize_weight(std::string_view module, const llmc_dl_tensor& out) override;
@@ -48,6 +48,9 @@ class LayerUnit final : public plugin::LayerAccess {
 
   /// The schemes of the modifier about to compress this unit (nullptr: it sets none).
   void set_schemes(const SchemeMap* schemes);
+  /// The importance of its modules' inputs that the calibration pass of the modifier about to compress this
+  /// unit gathered, for imatrix_mse weight observers (modules without one weigh their search uniformly).
+  void set_input_importance(InputImportances importance) { input_importance_ = std::move(importance); }
 
   const std::vector<const model::ModuleEntry*>& modules() const { return modules_; }
   /// Writes every tensor of the unit: unchanged ones copied file to file, edited and added ones from memory,
@@ -67,6 +70,7 @@ class LayerUnit final : public plugin::LayerAccess {
   Expected<Slot*> find_slot(std::string_view module, std::string_view tensor);
   bool owns_module(std::string_view module) const;
   Expected<at::Tensor> weight_tensor(std::string_view module);
+  const quant::InputImportance* input_importance(std::string_view module) const;
   Expected<std::optional<at::Tensor>> fused_global_scale(std::string_view module, const recipe::QuantArgs& args);
   /// The global scale `module` would share with its fused siblings now (not cached: AWQ edits weights between calls).
   Expected<std::optional<at::Tensor>> current_global_scale(std::string_view module, const recipe::QuantArgs& args);
@@ -84,6 +88,7 @@ class LayerUnit final : public plugin::LayerAccess {
   const SchemeMap* schemes_ = nullptr;
   std::map<std::string, RecordedQuantization, std::less<>> quantized_;  // by module name
   std::map<std::string, at::Tensor, std::less<>> fused_global_scales_;  // by fusion group's first member
+  InputImportances input_importance_;
 };
 
 }  // namespace llmc::pipeline

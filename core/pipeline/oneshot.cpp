@@ -17,8 +17,10 @@
 #include "pipeline/layer_calibration.h"
 #include "pipeline/layer_unit.h"
 #include "pipeline/modifier_run.h"
+#include "pipeline/plan_estimate.h"
 #include "pipeline/quantization_plan.h"
 #include "pipeline/run_manifest.h"
+#include "pipeline/units.h"
 #include "plugin/plugin_instance.h"
 #include "plugin/plugin_library.h"
 #include "plugin/plugin_search.h"
@@ -38,34 +40,6 @@ using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 RunError fail(ExitCode code, const Error& error) { return RunError{code, error.message}; }
-
-/// The modules processed together: one decoder layer, or one module outside the layers.
-struct Unit {
-  int32_t index;
-  std::string name;
-  std::vector<size_t> modules;  // into the module map
-};
-
-std::string unit_name(const model::ModuleEntry& module) {
-  if (module.layer_index < 0) return module.name;
-  const std::string needle = fmt::format(".{}.", module.layer_index);
-  const auto pos = module.name.find(needle);
-  return pos == std::string::npos ? fmt::format("layer {}", module.layer_index)
-                                  : module.name.substr(0, pos + needle.size() - 1);
-}
-
-std::vector<Unit> plan_units(const model::ModuleMap& map) {
-  std::vector<Unit> units;
-  for (size_t i = 0; i < map.modules.size(); ++i) {
-    const auto& module = map.modules[i];
-    if (module.layer_index >= 0 && !units.empty() && units.back().index == module.layer_index) {
-      units.back().modules.push_back(i);
-      continue;
-    }
-    units.push_back(Unit{module.layer_index, unit_name(module), {i}});
-  }
-  return units;
-}
 
 /// Finds, loads and binds the plugin of every modifier; plugins are loaded once per file.
 std::optional<RunError> bind_plugins(const recipe::Recipe& recipe, const plugin::PluginSearchPath& search,
@@ -192,7 +166,8 @@ std::optional<std::string> first_data_reason(const std::vector<ModifierRun>& run
 
 /// Calibration covers decoder layers only: the head and embeddings have no calibration pass. A calibrating
 /// modifier that quantizes nothing (smoothquant, sparsegpt) just leaves them alone; one that would quantize
-/// them, or a scheme that observes their activations, is an error.
+/// them, or a scheme that observes their activations or weighs their weight by its inputs (imatrix_mse), is an
+/// error.
 std::optional<RunError> fit_calibrated_modules(const model::ModuleMap& map, std::vector<ModifierRun>& runs) {
   for (auto& run : runs) {
     for (size_t i = 0; i < run.infos.size();) {
@@ -203,7 +178,8 @@ std::optional<RunError> fit_calibrated_modules(const model::ModuleMap& map, std:
       const auto scheme = run.schemes_by_module.find(run.infos[i].name);
       const bool observes = scheme != run.schemes_by_module.end() &&
                             (needs_calibration((*scheme->second)["input_activations"]) ||
-                             needs_calibration((*scheme->second)["output_activations"]));
+                             needs_calibration((*scheme->second)["output_activations"]) ||
+                             needs_input_importance((*scheme->second)["weights"]));
       if (run.calibrates() && !run.modifier->sets_quantization()) {
         log::debug("{}: {} is outside the decoder layers, which get no calibration data: left as it is",
                    run.modifier->label(), run.infos[i].name);
@@ -249,6 +225,23 @@ Expected<std::pair<std::filesystem::path, data::CalibrationOptions>> calibration
   return std::pair{dataset, settings};
 }
 
+std::vector<int64_t> token_counts(const std::vector<std::vector<int32_t>>& samples) {
+  std::vector<int64_t> counts;
+  for (const auto& sample : samples) counts.push_back(static_cast<int64_t>(sample.size()));
+  return counts;
+}
+
+/// --plan: the estimate goes back to the caller (and to --plan-json); nothing is written at --output.
+OneshotResult planned(const OneshotOptions& options, RunPlan plan) {
+  if (std::filesystem::exists(options.output) && !options.overwrite)
+    log::warning("{} exists: the run would stop there without --overwrite", options.output.string());
+  if (options.plan_json)
+    if (auto status = plan.write_json(*options.plan_json); !status) return fail(ExitCode::failure, status.error());
+  RunSummary summary;
+  summary.plan = std::move(plan);
+  return summary;
+}
+
 }  // namespace
 
 OneshotResult run_oneshot(const OneshotOptions& options) {
@@ -276,28 +269,51 @@ OneshotResult run_oneshot(const OneshotOptions& options) {
   if (auto error = resolve_modules(map, *checkpoint, runs)) return *error;
   if (auto error = check_scheme_conflicts(map, runs)) return *error;
   if (auto error = fit_calibrated_modules(map, runs)) return *error;
-  std::unique_ptr<LayerCalibration> calibration;
+  // The calibration data comes before the output: the plan counts its tokens, and --plan writes nothing.
+  std::vector<std::vector<int32_t>> samples;
+  std::filesystem::path dataset;
+  double tokenize_seconds = 0;
   if (calibrating) {
     auto settings = calibration_settings(options, *recipe, *calibrating);
     if (!settings) return fail(ExitCode::usage, settings.error());
     const auto step = Clock::now();
-    auto samples = load_calibration_samples(options.model, settings->first, settings->second);
-    if (!samples) return fail(ExitCode::usage, samples.error());
-    auto started_calibration = LayerCalibration::start(*checkpoint, *samples);
+    auto loaded = load_calibration_samples(options.model, settings->first, settings->second);
+    if (!loaded) return fail(ExitCode::usage, loaded.error());
+    samples = std::move(*loaded);
+    dataset = settings->first;
+    tokenize_seconds = seconds_since(step);
+  }
+  auto plan = plan_run({&*checkpoint, &map, &runs, token_counts(samples), tokenize_seconds, options.memory_budget});
+  if (!plan && options.plan_only) return fail(ExitCode::model, plan.error());
+  if (plan) events.emit({{"event", "plan"}, {"plan", plan->to_json()}});
+  if (options.plan_only) return planned(options, std::move(*plan));
+  if (plan)
+    log::info("{}", plan->summary());
+  else
+    log::warning("no plan: {}", plan.error().message);  // the run goes on, and reports what it cannot do itself
+  auto output = model::OutputDirectory::create(options.output, options.overwrite);
+  if (!output) return fail(ExitCode::failure, output.error());
+  MemoryBudget budget(options.memory_budget);
+  std::unique_ptr<LayerCalibration> calibration;  // its spill file, if any, lies in the output's temporary directory
+  if (calibrating) {
+    const auto step = Clock::now();
+    auto started_calibration = LayerCalibration::start(*checkpoint, samples, budget, output->path());
     if (!started_calibration) return fail(ExitCode::model, started_calibration.error());
     calibration = std::move(*started_calibration);
     log::info("calibration: {} samples, {} tokens from {}", calibration->batches(), calibration->tokens(),
-              settings->first.string());
-    events.emit({{"event", "calibration_data"}, {"dataset", settings->first.string()},
-                 {"samples", calibration->batches()}, {"tokens", calibration->tokens()}, {"seconds", seconds_since(step)}});
+              dataset.string());
+    events.emit({{"event", "calibration_data"}, {"dataset", dataset.string()}, {"samples", calibration->batches()},
+                 {"tokens", calibration->tokens()}, {"seconds", tokenize_seconds + seconds_since(step)}});
+    const ActivationCache& cache = calibration->cache();
+    log::info("{}", cache.summary());
+    nlohmann::json cache_event = {{"event", "activation_cache"}, {"bytes", cache.bytes()},
+                                  {"mode", cache.spill_file() ? "spill" : "memory"}};
+    if (cache.spill_file()) cache_event["file"] = cache.spill_file()->path().string();
+    events.emit(std::move(cache_event));
   }
   events.emit({{"event", "start"}, {"model", options.model.string()}, {"recipe", options.recipe.string()},
                {"output", options.output.string()}, {"modules", map.modules.size()}});
 
-  auto output = model::OutputDirectory::create(options.output, options.overwrite);
-  if (!output) return fail(ExitCode::failure, output.error());
-
-  MemoryBudget budget(options.memory_budget);
   for (auto& run : runs) {
     auto instance = plugin::PluginInstance::create(run.library, run.modifier->label(), run.options, &budget);
     if (!instance) return fail(ExitCode::recipe, instance.error());
@@ -357,12 +373,15 @@ OneshotResult run_oneshot(const OneshotOptions& options) {
         if (auto status = compress(run, layer, layer, mine); !status) return fail(ExitCode::failure, status.error());
       }
     }
+    const auto writing = Clock::now();
     if (auto status = layer.write_to(writer); !status) return fail(ExitCode::failure, status.error());
+    events.emit({{"event", "write"}, {"unit", unit.name}, {"seconds", seconds_since(writing)}});
     summary.tensors_written += layer.tensor_count();
     layer.collect_quantized(quantized);
     progress.update(u + 1, unit.name);
   }
   progress.finish();
+  calibration.reset();  // removes the activation spill file before the output is committed
   summary.units = units.size();
 
   for (auto& run : runs) {

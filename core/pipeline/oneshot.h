@@ -8,6 +8,8 @@
 #include <variant>
 #include <vector>
 
+#include "pipeline/run_plan.h"
+
 namespace llmc::pipeline {
 
 /// Command-line calibration settings; each overrides the recipe's [calibration] key.
@@ -29,6 +31,8 @@ struct OneshotOptions {
   uint64_t max_shard_bytes = 5'000'000'000;
   uint64_t memory_budget = 0;    // bytes; 0 = unlimited
   bool progress = true;          // draw a progress line (only on a terminal)
+  bool plan_only = false;        // --plan: estimate every stage, run none, write nothing at `output`
+  std::optional<std::filesystem::path> plan_json;  // with plan_only: the estimate as JSON
   CalibrationFlags calibration;
 };
 
@@ -55,6 +59,7 @@ struct RunSummary {
   size_t tensors_written = 0;
   uint64_t bytes_written = 0;
   double seconds = 0;
+  std::optional<RunPlan> plan;  // set by a plan_only run, which ran nothing else
 };
 
 using OneshotResult = std::variant<RunSummary, RunError>;

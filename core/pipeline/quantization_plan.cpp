@@ -23,6 +23,9 @@ std::optional<std::string> calibration_reason(const recipe::Modifier& modifier) 
     return fmt::format("{}: {}: kv_cache_scheme (the KV scales are observed on calibration data)",
                        modifier.kv_cache_scheme->location.str(), modifier.label());
   for (const auto& group : modifier.groups) {
+    if (const auto& weights = group.scheme["weights"]; needs_input_importance(weights))
+      return fmt::format("{}: {}: weights observed with {} (weighted by the importance of the inputs)",
+                         group.location.str(), modifier.label(), weights["observer"].get<std::string>());
     for (const char* key : {"input_activations", "output_activations"}) {
       const auto& args = group.scheme[key];
       if (!needs_calibration(args)) continue;

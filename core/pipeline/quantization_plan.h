@@ -17,8 +17,8 @@
 namespace llmc::pipeline {
 
 /// Why the modifier's quantization needs calibration data, with the recipe location: static input or output
-/// activations, dynamic "local" activations (NVFP4's activation global scale) or a KV cache scheme (LLM
-/// Compressor's requires_calibration_data rule); nullopt when it needs none.
+/// activations, dynamic "local" activations (NVFP4's activation global scale), a KV cache scheme or an
+/// imatrix_mse weight observer (LLM Compressor's requires_calibration_data rule); nullopt when it needs none.
 std::optional<std::string> calibration_reason(const recipe::Modifier& modifier);
 
 /// A module a modifier claims, with the scheme it gives it (null: none).

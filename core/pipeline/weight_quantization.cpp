@@ -93,7 +93,6 @@ Expected<std::vector<format::NamedTensor>> quantized_tensors(const std::string& 
   module.weight_qparams.scale = recorded.weight_qparams.scale;
   if (!args.symmetric && recorded.weight_qparams.zero_point) module.weight_qparams.zero_point = *recorded.weight_qparams.zero_point;
   if (recorded.weight_qparams.global_scale) module.weight_qparams.global_scale = *recorded.weight_qparams.global_scale;
-  if (recorded.weight_qparams.g_idx) module.g_idx = *recorded.weight_qparams.g_idx;
   module.input_qparams = activation_qparams(recorded.input_qparams, recorded.scheme.input_activations, weight.scalar_type());
   module.output_qparams =
       activation_qparams(recorded.output_qparams, recorded.scheme.output_activations, weight.scalar_type());

@@ -35,6 +35,11 @@ llmc_status* guarded(Fn&& fn) noexcept {
 
 llmc_status* invalid(std::string message) { return make_status(LLMC_ERROR_INVALID_ARGUMENT, std::move(message)); }
 
+// `code`, unless a memory budget refused an allocation on the way
+llmc_status* failed(int32_t code, const Error& error) {
+  return make_status(error.out_of_memory ? LLMC_ERROR_OUT_OF_MEMORY : code, error.message);
+}
+
 // --- status -------------------------------------------------------------------------------------
 
 llmc_status* status_create(int32_t code, const char* message) {
@@ -181,7 +186,7 @@ llmc_status* tensor_alloc(llmc_host_ctx* ctx, llmc_dl_dtype dtype, int32_t ndim,
 llmc_status* tensor_copy(llmc_host_ctx*, const llmc_dl_tensor* src, llmc_dl_tensor* dst) {
   return guarded([&]() -> llmc_status* {
     if (!src || !dst) return invalid("tensor_copy: null tensor");
-    if (auto status = copy_convert(*src, *dst); !status) return invalid(status.error().message);
+    if (auto status = copy_convert(*src, *dst); !status) return failed(LLMC_ERROR_INVALID_ARGUMENT, status.error());
     return nullptr;
   });
 }
@@ -193,7 +198,7 @@ llmc_status* tensor_get(llmc_layer* layer, const char* module, const char* tenso
     if (access != LLMC_ACCESS_READ && access != LLMC_ACCESS_WRITE)
       return invalid(fmt::format("tensor_get: access must be LLMC_ACCESS_READ or LLMC_ACCESS_WRITE, got {}", access));
     auto view = layer->access->get(module, tensor, access == LLMC_ACCESS_WRITE);
-    if (!view) return make_status(LLMC_ERROR_NOT_FOUND, view.error().message);
+    if (!view) return failed(LLMC_ERROR_NOT_FOUND, view.error());
     *out = *view;
     return nullptr;
   });
@@ -202,7 +207,7 @@ llmc_status* tensor_get(llmc_layer* layer, const char* module, const char* tenso
 llmc_status* tensor_set(llmc_layer* layer, const char* module, const char* tensor, const llmc_dl_tensor* value) {
   return guarded([&]() -> llmc_status* {
     if (!layer || !module || !tensor || !value) return invalid("tensor_set: null argument");
-    if (auto status = layer->access->set(module, tensor, *value); !status) return invalid(status.error().message);
+    if (auto status = layer->access->set(module, tensor, *value); !status) return failed(LLMC_ERROR_INVALID_ARGUMENT, status.error());
     return nullptr;
   });
 }
@@ -211,19 +216,15 @@ llmc_status* quant_weight(llmc_layer* layer, const char* module, const char* obs
   return guarded([&]() -> llmc_status* {
     if (!layer || !module) return invalid("quant_weight: null argument");
     if (auto status = layer->access->quant_weight(module, observer ? observer : ""); !status)
-      return make_status(LLMC_ERROR_UNSUPPORTED, status.error().message);
+      return failed(LLMC_ERROR_UNSUPPORTED, status.error());
     return nullptr;
   });
 }
 
-llmc_status* quant_weight_ordered(llmc_layer* layer, const char* module, const char* observer,
-                                  const llmc_dl_tensor* order) {
-  return guarded([&]() -> llmc_status* {
-    if (!layer || !module) return invalid("quant_weight_ordered: null argument");
-    if (auto status = layer->access->quant_weight(module, observer ? observer : "", order); !status)
-      return make_status(LLMC_ERROR_UNSUPPORTED, status.error().message);
-    return nullptr;
-  });
+llmc_status* quant_weight_ordered(llmc_layer*, const char*, const char*, const llmc_dl_tensor*) {
+  return make_status(LLMC_ERROR_UNSUPPORTED,
+                     "quant_weight_ordered is withdrawn: it wrote weight_g_idx (actorder \"group\"), which "
+                     "compressed-tensors 0.19 no longer loads; use quant_weight");
 }
 
 llmc_status* quant_fake_quantize(llmc_layer* layer, const char* module, const llmc_dl_tensor* values,
@@ -231,7 +232,7 @@ llmc_status* quant_fake_quantize(llmc_layer* layer, const char* module, const ll
   return guarded([&]() -> llmc_status* {
     if (!layer || !module || !values || !out) return invalid("quant_fake_quantize: null argument");
     if (auto status = layer->access->fake_quantize(module, *values, columns, *out); !status)
-      return invalid(status.error().message);
+      return failed(LLMC_ERROR_INVALID_ARGUMENT, status.error());
     return nullptr;
   });
 }
@@ -239,7 +240,7 @@ llmc_status* quant_fake_quantize(llmc_layer* layer, const char* module, const ll
 llmc_status* quant_fake_quantize_weight(llmc_layer* layer, const char* module, llmc_dl_tensor* out) {
   return guarded([&]() -> llmc_status* {
     if (!layer || !module || !out) return invalid("quant_fake_quantize_weight: null argument");
-    if (auto status = layer->access->fake_quantize_weight(module, *out); !status) return invalid(status.error().message);
+    if (auto status = layer->access->fake_quantize_weight(module, *out); !status) return failed(LLMC_ERROR_INVALID_ARGUMENT, status.error());
     return nullptr;
   });
 }
@@ -248,7 +249,7 @@ llmc_status* module_forward(llmc_layer* layer, const char* module, int64_t batch
   return guarded([&]() -> llmc_status* {
     if (!layer || !module || !out) return invalid("module_forward: null argument");
     auto result = layer->access->module_forward(module, batch_index);
-    if (!result) return invalid(result.error().message);
+    if (!result) return failed(LLMC_ERROR_INVALID_ARGUMENT, result.error());
     *out = *result;
     return nullptr;
   });
@@ -258,7 +259,7 @@ llmc_status* layer_mappings(llmc_layer* layer, const char* algorithm, llmc_mappi
   return guarded([&]() -> llmc_status* {
     if (!layer || !algorithm || !out) return invalid("layer_mappings: null argument");
     auto result = layer->access->mappings(algorithm);
-    if (!result) return invalid(result.error().message);
+    if (!result) return failed(LLMC_ERROR_INVALID_ARGUMENT, result.error());
     *out = *result;
     return nullptr;
   });

@@ -36,10 +36,8 @@ class LayerAccess {
   virtual Expected<llmc_dl_tensor> get(std::string_view module, std::string_view tensor, bool write) = 0;
   /// Adds or replaces `module`.`tensor` with a copy of `value`.
   virtual Status set(std::string_view module, std::string_view tensor, const llmc_dl_tensor& value) = 0;
-  /// Computes and records `module`'s weight quantization parameters (observer "" = the scheme's); with
-  /// `order` (int64 [in], a permutation), groups are contiguous runs of that column order and a g_idx is recorded.
-  virtual Status quant_weight(std::string_view module, std::string_view observer,
-                              const llmc_dl_tensor* order = nullptr) = 0;
+  /// Computes and records `module`'s weight quantization parameters (observer "" = the scheme's).
+  virtual Status quant_weight(std::string_view module, std::string_view observer) = 0;
   /// Fake-quantizes `values` (columns `columns` of `module`'s weight, or 0..n-1 when null) with the recorded
   /// parameters into `out`.
   virtual Status fake_quantize(std::string_view module, const llmc_dl_tensor& values, const llmc_dl_tensor* columns,

@@ -1,5 +1,6 @@
-// core/quant/mse.h - LLM Compressor's MSE range search (observers/mse_quant.py, its eager path): shrink each
-// qparam's observed range step by step and keep the one whose fake-quantization error is smallest.
+// core/quant/mse.h - LLM Compressor's MSE range searches (observers/mse_quant.py, its eager path, and
+// observers/imatrix.py): shrink each qparam's observed range step by step and keep the one whose
+// fake-quantization error is smallest.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -10,7 +11,8 @@
 
 namespace llmc::quant {
 
-/// The search's knobs (observer_kwargs), with the defaults of `memoryless_mse` / `mse`.
+/// The search's knobs (observer_kwargs), with the defaults of `memoryless_mse` / `mse` (the observer table
+/// holds the other observers' defaults).
 struct MseOptions {
   double maxshrink = 0.20;  // the search tries int(maxshrink * grid) steps
   double patience = 5;      // stop after this many steps in a row that improve no qparam
@@ -25,5 +27,12 @@ struct MseOptions {
 /// kernel with a buffered patience rule) can choose differently; this is the CPU path on every device.
 Expected<MinMax> grid_search_mse(const at::Tensor& observed, const recipe::QuantArgs& args,
                                  const MseOptions& options);
+
+/// imatrix_mse's search (imatrix.py _grid_search): like grid_search_mse, but over the steps
+/// i = 0 .. max(1, int(maxshrink * grid)) inclusive, with the error sum(importance * |x' - x|^norm) in
+/// float32, and patience 0 meaning no early stop. `importance` is shaped like `observed` (float32); an
+/// undefined one weighs every element 1, the reference's uniform fallback.
+Expected<MinMax> grid_search_imatrix(const at::Tensor& observed, const recipe::QuantArgs& args,
+                                     const MseOptions& options, const at::Tensor& importance);
 
 }  // namespace llmc::quant

@@ -1,5 +1,5 @@
 // core/quant/observer.cpp - observers, flattening and weight qparams as LLM Compressor 0.14 computes them
-// (observers/base.py, min_max.py, mse.py, helpers.py; modifiers/quantization/calibration.py).
+// (observers/base.py, min_max.py, mse.py, imatrix.py, helpers.py; modifiers/quantization/calibration.py).
 #include "quant/observer.h"
 
 #include <ATen/ATen.h>
@@ -7,7 +7,12 @@
 #include <fmt/ranges.h>
 
 #include <array>
+#include <cmath>
+#include <mutex>
+#include <set>
 #include <string_view>
+
+#include "util/log.h"
 
 namespace llmc::quant {
 namespace {
@@ -21,15 +26,24 @@ struct ObserverRow {
 
 constexpr MseOptions kMseDefaults{};
 constexpr MseOptions kExpandedMseDefaults{1 - 0.8 / 1.8, 1000, 200.0, 2.4, 1.8};
+constexpr MseOptions kImatrixDefaults{0.95, 5, 20.0, 3.0, 1.0};
 
-constexpr std::array<ObserverRow, 6> kObservers{{
+constexpr std::array<ObserverRow, 8> kObservers{{
     {"memoryless_minmax", ObserverKind::memoryless_minmax, ObserverKind::memoryless_minmax, kMseDefaults},
     {"static_minmax", ObserverKind::static_minmax, ObserverKind::memoryless_minmax, kMseDefaults},
     {"minmax", ObserverKind::minmax, ObserverKind::memoryless_minmax, kMseDefaults},
     {"memoryless_mse", ObserverKind::memoryless_mse, ObserverKind::memoryless_mse, kMseDefaults},
     {"mse", ObserverKind::mse, ObserverKind::memoryless_mse, kMseDefaults},
     {"nvfp4_expanded_mse", ObserverKind::memoryless_mse, ObserverKind::memoryless_mse, kExpandedMseDefaults},
+    {"imatrix_mse", ObserverKind::imatrix_mse, ObserverKind::imatrix_mse, kImatrixDefaults},
+    {"nvfp4_expanded_imatrix", ObserverKind::imatrix_mse, ObserverKind::imatrix_mse, kExpandedMseDefaults},
 }};
+
+const ObserverRow* find_observer(std::string_view name) {
+  for (const ObserverRow& row : kObservers)
+    if (row.name == name) return &row;
+  return nullptr;
+}
 
 // Overrides `value` with the number observer_kwargs[key] holds, if any.
 Status read_kwarg(const nlohmann::json& kwargs, std::string_view key, double& value) {
@@ -38,6 +52,35 @@ Status read_kwarg(const nlohmann::json& kwargs, std::string_view key, double& va
   if (!it->is_number()) return Error{fmt::format("observer_kwargs.{} must be a number, got {}", key, it->dump())};
   value = it->get<double>();
   return Status::ok();
+}
+
+// Overrides `value` with the boolean observer_kwargs[key] holds, if any.
+Status read_kwarg(const nlohmann::json& kwargs, std::string_view key, bool& value) {
+  const auto it = kwargs.find(std::string(key));
+  if (it == kwargs.end()) return Status::ok();
+  if (!it->is_boolean())
+    return Error{fmt::format("observer_kwargs.{} must be true or false, got {}", key, it->dump())};
+  value = it->get<bool>();
+  return Status::ok();
+}
+
+// IMatrixMSEObserver's checks of its kwargs.
+Status check_imatrix_options(const MseOptions& mse) {
+  if (!(mse.grid > 0)) return Error{fmt::format("grid must be > 0, got {}", mse.grid)};
+  if (!(mse.patience >= 0)) return Error{fmt::format("patience must be >= 0, got {}", mse.patience)};
+  if (!(mse.maxshrink >= 0 && mse.maxshrink <= 1))
+    return Error{fmt::format("maxshrink must be in [0, 1], got {}", mse.maxshrink)};
+  if (!std::isfinite(mse.norm) || mse.norm <= 0)
+    return Error{fmt::format("norm must be a finite positive number, got {}", mse.norm)};
+  return Status::ok();
+}
+
+// The reference logs each imatrix_mse fallback once per process (log_once).
+void warn_once(const std::string& message) {
+  static std::mutex mutex;
+  static std::set<std::string> said;
+  const std::lock_guard lock(mutex);
+  if (said.insert(message).second) log::warning("{}", message);
 }
 
 bool is_mse(ObserverKind kind) { return kind == ObserverKind::memoryless_mse || kind == ObserverKind::mse; }
@@ -52,11 +95,15 @@ at::Tensor lerp(const at::Tensor& start, const at::Tensor& end, double weight) {
 }
 
 // The statistics of one flattened observation under `options`, folded into `previous` where the kind keeps
-// state.
+// state. `importance` weighs imatrix_mse's search (undefined: uniformly).
 Expected<MinMax> observe(const at::Tensor& observed, const recipe::QuantArgs& args, const ObserverOptions& options,
-                         const std::optional<MinMax>& previous) {
+                         const std::optional<MinMax>& previous, const at::Tensor& importance = {}) {
   MinMax current;
-  if (is_mse(options.kind)) {
+  if (options.kind == ObserverKind::imatrix_mse) {
+    auto searched = grid_search_imatrix(observed, args, options.mse, importance);
+    LLMC_TRY(searched);
+    current = *searched;
+  } else if (is_mse(options.kind)) {
     auto searched = grid_search_mse(observed, args, options.mse);
     LLMC_TRY(searched);
     current = *searched;
@@ -142,10 +189,7 @@ Expected<ObserverOptions> observer_options(const recipe::QuantArgs& args, Observ
   const std::string_view name =
       args.observer ? std::string_view(*args.observer)
                     : (tensor == ObservedTensor::weight ? "memoryless_minmax" : "minmax");
-  const ObserverRow* row = nullptr;
-  for (const ObserverRow& candidate : kObservers) {
-    if (candidate.name == name) row = &candidate;
-  }
+  const ObserverRow* row = find_observer(name);
   if (row == nullptr) {
     std::vector<std::string_view> names;
     for (const ObserverRow& candidate : kObservers) names.push_back(candidate.name);
@@ -159,8 +203,15 @@ Expected<ObserverOptions> observer_options(const recipe::QuantArgs& args, Observ
   LLMC_TRY(read_kwarg(kwargs, "grid", options.mse.grid));
   LLMC_TRY(read_kwarg(kwargs, "norm", options.mse.norm));
   LLMC_TRY(read_kwarg(kwargs, "expand", options.mse.expand));
+  LLMC_TRY(read_kwarg(kwargs, "strict", options.strict));
+  if (options.kind == ObserverKind::imatrix_mse) LLMC_TRY(check_imatrix_options(options.mse));
   if (options.mse.expand < 1.0) return Error{fmt::format("expand value must be at least 1.0, got {}", options.mse.expand)};
   return options;
+}
+
+bool uses_input_importance(std::string_view name) {
+  const ObserverRow* row = find_observer(name);
+  return row != nullptr && row->weight_kind == ObserverKind::imatrix_mse;
 }
 
 Expected<at::Tensor> flatten_for_calibration(const at::Tensor& value, const recipe::QuantArgs& args,
@@ -169,19 +220,32 @@ Expected<at::Tensor> flatten_for_calibration(const at::Tensor& value, const reci
   return tensor == ObservedTensor::weight ? flatten_weight(value, args) : flatten_activation(value, args);
 }
 
-Expected<MinMax> observe_weight(const at::Tensor& weight, const recipe::QuantArgs& args) {
+Expected<MinMax> observe_weight(const at::Tensor& weight, const recipe::QuantArgs& args,
+                                const InputImportance* importance) {
   if (args.dynamic == recipe::Dynamic::on) return Error{"dynamic weights have no observer (their qparams are not stored)"};
   if (weight.numel() == 0) return Error{"cannot observe an empty weight"};
   auto options = observer_options(args, ObservedTensor::weight);
   LLMC_TRY(options);
   auto observed = flatten_for_calibration(weight, args, ObservedTensor::weight);
   LLMC_TRY(observed);
-  return observe(*observed, args, *options, std::nullopt);
+  at::Tensor weights;
+  if (options->kind == ObserverKind::imatrix_mse) {
+    auto prepared = importance_weights(importance, weight, *observed, args);
+    if (prepared) {
+      weights = *prepared;
+    } else if (options->strict) {
+      return Error{fmt::format("imatrix_mse: {}", prepared.error().message)};
+    } else {
+      warn_once(fmt::format("imatrix_mse: {}; falling back to uniform MSE", prepared.error().message));
+    }
+  }
+  return observe(*observed, args, *options, std::nullopt, weights);
 }
 
 Expected<QParams> compute_weight_qparams(const at::Tensor& weight, const recipe::QuantArgs& args,
-                                         const std::optional<at::Tensor>& global_scale) {
-  auto stats = observe_weight(weight, args);
+                                         const std::optional<at::Tensor>& global_scale,
+                                         const InputImportance* importance) {
+  auto stats = observe_weight(weight, args, importance);
   LLMC_TRY(stats);
   std::optional<at::Tensor> global = global_scale;
   if (args.strategy != recipe::Strategy::tensor_group) {
@@ -195,12 +259,15 @@ Expected<QParams> compute_weight_qparams(const at::Tensor& weight, const recipe:
   return qparams;
 }
 
-Expected<at::Tensor> compute_fused_global_scale(std::span<const at::Tensor> weights, const recipe::QuantArgs& args) {
+Expected<at::Tensor> compute_fused_global_scale(std::span<const at::Tensor> weights, const recipe::QuantArgs& args,
+                                                std::span<const InputImportance* const> importances) {
   if (args.strategy != recipe::Strategy::tensor_group) return Error{"fused global scales need strategy tensor_group"};
   if (weights.empty()) return Error{"no weights to fuse"};
+  if (!importances.empty() && importances.size() != weights.size())
+    return Error{fmt::format("{} importances for {} weights", importances.size(), weights.size())};
   std::vector<MinMax> members;
-  for (const at::Tensor& weight : weights) {
-    auto stats = observe_weight(weight, args);
+  for (size_t i = 0; i < weights.size(); ++i) {
+    auto stats = observe_weight(weights[i], args, importances.empty() ? nullptr : importances[i]);
     LLMC_TRY(stats);
     members.push_back(*stats);
   }
@@ -212,6 +279,10 @@ Expected<Observer> Observer::create(const recipe::QuantArgs& args) {
   if (args.dynamic == recipe::Dynamic::on) return Error{"dynamic activations have no observer"};
   auto options = observer_options(args, ObservedTensor::activation);
   LLMC_TRY(options);
+  if (options->kind == ObserverKind::imatrix_mse) {
+    if (options->strict) return Error{"imatrix_mse: only supported for weight observers"};
+    warn_once("imatrix_mse: only supported for weight observers; falling back to uniform MSE");
+  }
   return Observer(args, *options);
 }
 

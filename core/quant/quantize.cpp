@@ -99,16 +99,20 @@ Expected<at::Tensor> process(const at::Tensor& x, const QParams& qparams, const 
   if (!args.strategy) return Error{"quantization args without a strategy (finalize them first)"};
   auto [qmin, qmax] = format_range(*format, x.device());
   const OpContext ctx{op, *format, qmin, qmax, dtype, qparams.global_scale};
-  switch (*args.strategy) {
-    case recipe::Strategy::block:
-      if (!args.block_structure) return Error{"strategy 'block' requires block_structure"};
-      return process_block(x, qparams, *args.block_structure, ctx);
-    case recipe::Strategy::group:
-    case recipe::Strategy::tensor_group:
-      if (!args.group_size || *args.group_size <= 0) return Error{"group strategies require a positive group_size"};
-      return process_group(x, qparams, *args.group_size, ctx);
-    default:  // tensor, channel, token, attn_head: the qparams broadcast as they are
-      return apply_op(x, qparams.scale, qparams.zero_point, ctx);
+  try {
+    switch (*args.strategy) {
+      case recipe::Strategy::block:
+        if (!args.block_structure) return Error{"strategy 'block' requires block_structure"};
+        return process_block(x, qparams, *args.block_structure, ctx);
+      case recipe::Strategy::group:
+      case recipe::Strategy::tensor_group:
+        if (!args.group_size || *args.group_size <= 0) return Error{"group strategies require a positive group_size"};
+        return process_group(x, qparams, *args.group_size, ctx);
+      default:  // tensor, channel, token, attn_head: the qparams broadcast as they are
+        return apply_op(x, qparams.scale, qparams.zero_point, ctx);
+    }
+  } catch (const c10::Error& e) {  // shapes or dtypes the qparams do not fit
+    return Error{e.what_without_backtrace()};
   }
 }
 

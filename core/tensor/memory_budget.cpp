@@ -18,7 +18,8 @@ Status MemoryBudget::reserve(uint64_t bytes, std::string_view what) {
       return Error{
           fmt::format("memory budget of {} exceeded: allocating '{}' ({}) with {} in use; "
                       "raise --memory-budget",
-                      format_bytes(limit_), what, format_bytes(bytes), format_bytes(used))};
+                      format_bytes(limit_), what, format_bytes(bytes), format_bytes(used)),
+          /*out_of_memory=*/true};
   } while (!in_use_.compare_exchange_weak(used, next, std::memory_order_relaxed));
   uint64_t peak = peak_.load(std::memory_order_relaxed);
   while (next > peak && !peak_.compare_exchange_weak(peak, next, std::memory_order_relaxed)) {

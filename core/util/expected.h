@@ -11,6 +11,7 @@ namespace llmc {
 /// A user-facing error: the message names the file, key or tensor at fault.
 struct Error {
   std::string message;
+  bool out_of_memory = false;  // a memory budget refused an allocation (plugins see LLMC_ERROR_OUT_OF_MEMORY)
 };
 
 /// A value or an Error (std::expected arrives only in C++23).

@@ -3,13 +3,15 @@
 // Calibration: per decoder layer and batch, the input of every module with a weight scheme is folded
 // into its Hessian H = (2 / samples) sum x x^T (float32); modules reading the same tensor (q/k/v_proj,
 // gate/up_proj) share one. Compression, per layer: the host records each module's weight qparams from
-// its current weight (quant_weight, or quant_weight_ordered for actorder "group"), all before any weight
+// its current weight (quant_weight), all before any weight
 // changes, as the reference observes every weight first; then GPTQ quantizes each weight column by
 // column through the host's fake-quantization with those qparams, writes it back (the host later packs
 // it losslessly with the same qparams), and the layer's Hessians are released.
 //
 // Recipe keys besides the host's: block_size (128), dampening_frac (0.01), actorder ("static": the
-// scheme's weights.actorder, else "weight"; or "weight", "group", "none"), weight_observer (as rtn's).
+// scheme's weights.actorder, else "weight"; or "weight", "none"; "group" is refused, as compressed-tensors 0.19
+// removed it), weight_observer (as rtn's, and "imatrix_mse": the host then gathers the importance of each
+// module's inputs in GPTQ's calibration pass).
 #include <llmc/plugin.hpp>
 #include <llmc/torch.h>
 
@@ -38,8 +40,7 @@ constexpr llmc_option_spec options[] = {
     sdk::float_option("dampening_frac", "0.01", "added to the Hessian's diagonal, as a fraction of its mean"),
     sdk::string_option("actorder", R"("static")",
                        "column order: \"static\" (the scheme's weights.actorder, else \"weight\"), \"weight\" "
-                       "(descending Hessian diagonal), \"group\" (that, with groups taken in that order) or "
-                       "\"none\""),
+                       "(descending Hessian diagonal) or \"none\""),
     sdk::string_option("weight_observer", R"("")", "overrides the weight observer of every scheme (e.g. \"mse\")"),
 };
 
@@ -79,19 +80,21 @@ class Gptq {
         observer_(ctx.option<std::string>("weight_observer")) {
     if (options_.block_size <= 0) ctx.option_error("block_size", "must be positive");
     if (!(options_.dampening_frac >= 0)) ctx.option_error("dampening_frac", "must be >= 0");
-    if (actorder_ != "static" && actorder_ != "weight" && actorder_ != "group" && actorder_ != "none") {
-      ctx.option_error("actorder", "expected \"static\", \"weight\", \"group\" or \"none\", got \"" + actorder_ + "\"");
+    try {
+      gptq::resolve_actorder(actorder_, gptq::WeightScheme{});
+    } catch (const std::invalid_argument& e) {
+      ctx.option_error("actorder", e.what());
     }
     if (!observer_.empty() && observer_ != "memoryless_minmax" && observer_ != "minmax" &&
-        observer_ != "static_minmax" && observer_ != "mse" && observer_ != "memoryless_mse") {
-      ctx.option_error("weight_observer", "expected memoryless_minmax, minmax, static_minmax or mse, got \"" +
-                                              observer_ + "\"");
+        observer_ != "static_minmax" && observer_ != "mse" && observer_ != "memoryless_mse" &&
+        observer_ != "imatrix_mse") {
+      ctx.option_error("weight_observer", "expected memoryless_minmax, minmax, static_minmax, mse or imatrix_mse, "
+                                          "got \"" + observer_ + "\"");
     }
   }
 
   // Resolves every module's column order, so that a conflict stops the run before any layer.
   void initialize(const sdk::ModuleList& modules) {
-    std::map<std::string, int> warnings;  // message -> modules
     for (const sdk::Module module : modules) {
       const std::string name(module.name());
       if (module.kind() != sdk::ModuleKind::linear) {
@@ -106,17 +109,13 @@ class Gptq {
         throw sdk::Error(LLMC_ERROR_INVALID_ARGUMENT, name + ": " + e.what());
       }
       if (!scheme) continue;
-      std::string warning;
       try {
-        orders_[name] = gptq::resolve_actorder(actorder_, *scheme, &warning);
+        orders_[name] = gptq::resolve_actorder(actorder_, *scheme);
       } catch (const std::invalid_argument& e) {
         ctx_.option_error("actorder", std::string(e.what()) + " (module " + name + ")");
       }
-      if (!warning.empty()) ++warnings[warning];
       record_actorder(module, *scheme);
-    }
-    for (const auto& [message, count] : warnings) {
-      ctx_.log_warning(message + " (" + std::to_string(count) + " modules)");
+      record_observer(module);
     }
     if (orders_.empty()) {
       throw sdk::Error(LLMC_ERROR_INVALID_ARGUMENT,
@@ -180,6 +179,14 @@ class Gptq {
     ctx_.set_weight_arg(group, "actorder", actorder_ == "none" ? "null" : "\"" + actorder_ + "\"");
   }
 
+  // weight_observer rewrites the group's scheme, as the reference's _apply_observer_overrides does: the config
+  // records it, and the host gathers what it observes with (imatrix_mse: the importance of the inputs).
+  void record_observer(const sdk::Module& module) {
+    const std::int32_t group = module.group_index();
+    if (observer_.empty() || group < 0 || !observer_groups_.insert(group).second) return;
+    ctx_.set_weight_arg(group, "observer", "\"" + observer_ + "\"");
+  }
+
   // Phase one of compress: every module's Hessian, column order and qparams (observed on the weights as
   // they are now, before GPTQ changes any: tensor_group siblings share a global scale from them).
   std::vector<Job> record_qparams(sdk::Layer& layer, const sdk::ModuleList& modules) {
@@ -198,12 +205,7 @@ class Gptq {
       }
       const at::Tensor& hessian = job.hessian->normalized();
       if (job.order != gptq::ActOrder::none) job.column_order = gptq::activation_order(hessian);
-      if (job.order == gptq::ActOrder::group) {
-        ViewStorage storage;
-        layer.quant_weight_ordered(name, storage.view(job.column_order), observer_);
-      } else {
-        layer.quant_weight(name, observer_);
-      }
+      layer.quant_weight(name);
       jobs.push_back(std::move(job));
     }
     return jobs;
@@ -264,6 +266,7 @@ class Gptq {
   double loss_ = 0;                                            // their summed losses
   std::vector<std::string> fallbacks_;                         // modules rounded without GPTQ
   std::set<std::int32_t> recorded_groups_;                     // groups whose actorder the config records
+  std::set<std::int32_t> observer_groups_;                     // groups whose observer weight_observer set
 };
 
 }  // namespace

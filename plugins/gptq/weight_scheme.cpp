@@ -8,19 +8,20 @@
 namespace llmc::gptq {
 namespace {
 
-// weights.actorder as compressed-tensors spells it: "weight" (alias "static"), "group" (alias
-// "dynamic"), or null / false for none.
+// weights.actorder as compressed-tensors spells it: "weight" (alias "static"), or null / false for none.
 std::optional<ActOrder> parse_scheme_actorder(const nlohmann::json& value) {
   if (value.is_null() || (value.is_boolean() && !value.get<bool>())) return std::nullopt;
   if (value.is_string()) {
     const auto text = value.get<std::string>();
     if (text == "weight" || text == "static") return ActOrder::weight;
-    if (text == "group" || text == "dynamic") return ActOrder::group;
+    if (text == "group" || text == "dynamic") throw std::invalid_argument(kGroupActorderRemoved);
   }
-  throw std::invalid_argument("weights.actorder " + value.dump() + " is not \"weight\", \"static\", \"group\" or null");
+  throw std::invalid_argument("weights.actorder " + value.dump() + " is not \"weight\", \"static\" or null");
 }
 
 }  // namespace
+
+const char* const kGroupActorderRemoved = "actorder \"group\" was removed by compressed-tensors 0.19, which no longer loads its weight_g_idx, and llmcompressor 0.14 refuses it; \"weight\" takes the columns in the same order";
 
 std::string_view to_string(WeightStrategy strategy) {
   switch (strategy) {
@@ -37,7 +38,6 @@ std::string_view to_string(ActOrder order) {
   switch (order) {
     case ActOrder::none: return "none";
     case ActOrder::weight: return "weight";
-    case ActOrder::group: return "group";
   }
   return "?";
 }
@@ -74,34 +74,22 @@ std::optional<WeightScheme> parse_weight_scheme(std::string_view scheme_json) {
   return result;
 }
 
-ActOrder resolve_actorder(std::string_view option, const WeightScheme& scheme, std::string* warning) {
+ActOrder resolve_actorder(std::string_view option, const WeightScheme& scheme) {
+  if (option == "static") return scheme.actorder.value_or(ActOrder::weight);  // the reference's sentinel default
   ActOrder order;
-  if (option == "static") {  // the reference's sentinel default: the scheme's value wins
-    order = scheme.actorder.value_or(ActOrder::weight);
-  } else {
-    if (option == "weight") {
-      order = ActOrder::weight;
-    } else if (option == "group") {
-      order = ActOrder::group;
-    } else if (option == "none") {
-      order = ActOrder::none;
-    } else {
-      throw std::invalid_argument("expected \"static\", \"weight\", \"group\" or \"none\", got \"" +
-                                  std::string(option) + "\"");
-    }
-    if (scheme.actorder && *scheme.actorder != order) {
-      throw std::invalid_argument("actorder = \"" + std::string(option) + "\" conflicts with the scheme's "
-                                  "weights.actorder = \"" + std::string(to_string(*scheme.actorder)) +
-                                  "\": set one of them");
-    }
-  }
-  if (order == ActOrder::group && scheme.strategy != WeightStrategy::group &&
-      scheme.strategy != WeightStrategy::tensor_group) {
-    if (warning != nullptr) {
-      *warning = "actorder \"group\" needs a group or tensor_group weight strategy; " +
-                 std::string(to_string(scheme.strategy)) + " weights run without activation ordering";
-    }
+  if (option == "weight") {
+    order = ActOrder::weight;
+  } else if (option == "none") {
     order = ActOrder::none;
+  } else if (option == "group" || option == "dynamic") {
+    throw std::invalid_argument(kGroupActorderRemoved);
+  } else {
+    throw std::invalid_argument("expected \"static\", \"weight\" or \"none\", got \"" + std::string(option) + "\"");
+  }
+  if (scheme.actorder && *scheme.actorder != order) {
+    throw std::invalid_argument("actorder = \"" + std::string(option) + "\" conflicts with the scheme's "
+                                "weights.actorder = \"" + std::string(to_string(*scheme.actorder)) +
+                                "\": set one of them");
   }
   return order;
 }

@@ -10,7 +10,7 @@
 namespace llmc::gptq {
 
 enum class WeightStrategy { tensor, channel, group, tensor_group, block };
-enum class ActOrder { none, weight, group };
+enum class ActOrder { none, weight };
 
 std::string_view to_string(WeightStrategy strategy);
 std::string_view to_string(ActOrder order);
@@ -24,11 +24,13 @@ struct WeightScheme {
 /// std::invalid_argument for malformed JSON or a weight strategy GPTQ does not run (token, attn_head).
 std::optional<WeightScheme> parse_weight_scheme(std::string_view scheme_json);
 
+/// Why "group" (alias "dynamic") is refused, in the recipe key and in a scheme's weights.actorder.
+extern const char* const kGroupActorderRemoved;
+
 /// The order GPTQ takes the columns in, from the recipe key `actorder` ("static", the default, means the
-/// scheme's weights.actorder, else "weight"; "weight", "group" and "none" are explicit) and the scheme.
-/// An explicit value that differs from the scheme's throws std::invalid_argument, as the reference
-/// raises; so does an unknown value. "group" needs a group or tensor_group strategy: for others it
-/// becomes "none" and `warning` (when not null) gets why.
-ActOrder resolve_actorder(std::string_view option, const WeightScheme& scheme, std::string* warning = nullptr);
+/// scheme's weights.actorder, else "weight"; "weight" and "none" are explicit) and the scheme. An explicit
+/// value that differs from the scheme's throws std::invalid_argument, as the reference raises; so does an
+/// unknown value, and "group" (kGroupActorderRemoved).
+ActOrder resolve_actorder(std::string_view option, const WeightScheme& scheme);
 
 }  // namespace llmc::gptq

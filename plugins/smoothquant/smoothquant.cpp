@@ -92,12 +92,8 @@ class SmoothQuant {
   }
 
   static std::optional<at::Tensor> smooth_bias(sdk::Layer& layer, const std::string& module) {
-    try {
-      return as_tensor(layer.tensor(module, "bias", sdk::Access::write));
-    } catch (const sdk::Error& e) {
-      if (e.code() == LLMC_ERROR_NOT_FOUND) return std::nullopt;
-      throw;
-    }
+    const auto bias = layer.tensor_if_present(module, "bias", sdk::Access::write);
+    return bias ? std::optional<at::Tensor>(as_tensor(*bias)) : std::nullopt;
   }
 
   sdk::Context& ctx_;

@@ -15,9 +15,9 @@
 //   dampening_frac          0.01: H += dampening_frac * mean(diag(H)) * I before inverting
 //   preserve_sparsity_mask  false; true keeps the weights' existing zeros and adds to them
 #include <llmc/plugin.hpp>
+#include <llmc/pruning.hpp>
 #include <llmc/torch.h>
 
-#include <charconv>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -32,7 +32,7 @@ namespace {
 namespace sdk = llmc::sdk;
 using llmc::sparsegpt::Hessian;
 using llmc::sparsegpt::InverseHessian;
-using llmc::sparsegpt::MaskStructure;
+namespace pruning = llmc::sdk::pruning;
 using llmc::sparsegpt::SparsifyOptions;
 
 constexpr llmc_option_spec options[] = {
@@ -52,37 +52,10 @@ std::string format(const char* pattern, double value) {
   return text;
 }
 
-std::string percent(std::int64_t part, std::int64_t whole) {
-  return format("%.2f%%", whole == 0 ? 0.0 : 100.0 * static_cast<double>(part) / static_cast<double>(whole));
-}
-
-double checked_sparsity(const sdk::Context& ctx, std::string_view key, double value) {
-  if (!(value >= 0.0 && value < 1.0)) ctx.option_error(key, format("must be in [0, 1), got %g", value));
-  return value;
-}
-
-MaskStructure read_mask_structure(const sdk::Context& ctx) {
-  const std::string text = ctx.option<std::string>("mask_structure");
-  MaskStructure mask;
-  const char* const end = text.data() + text.size();
-  const auto [colon, prune_error] = std::from_chars(text.data(), end, mask.prune);
-  bool parsed = prune_error == std::errc() && colon != end && *colon == ':';
-  if (parsed) {
-    const auto [last, group_error] = std::from_chars(colon + 1, end, mask.group);
-    parsed = group_error == std::errc() && last == end;
-  }
-  const bool unstructured = parsed && mask.prune == 0 && mask.group == 0;
-  if (!unstructured && !(parsed && mask.prune > 0 && mask.prune < mask.group)) {
-    ctx.option_error("mask_structure", "expected \"0:0\" (unstructured) or \"N:M\" with 0 < N < M, e.g. \"2:4\", got \"" +
-                                           text + "\"");
-  }
-  return mask;
-}
-
 SparsifyOptions read_options(const sdk::Context& ctx) {
   SparsifyOptions options;
-  options.sparsity = checked_sparsity(ctx, "sparsity", ctx.option<double>("sparsity"));
-  options.mask = read_mask_structure(ctx);
+  options.sparsity = pruning::checked_sparsity(ctx, "sparsity", ctx.option<double>("sparsity"));
+  options.mask = pruning::read_mask_structure(ctx);
   options.block_size = ctx.option<std::int64_t>("block_size");
   if (options.block_size <= 0) ctx.option_error("block_size", "must be positive");
   if (!options.mask.unstructured() && options.block_size % options.mask.group != 0) {
@@ -123,22 +96,12 @@ class SparseGpt {
       : ctx_(ctx),
         options_(read_options(ctx)),
         dampening_frac_(read_dampening_frac(ctx)),
-        layer_sparsity_(ctx.option<std::vector<double>>("sparsity_per_layer")) {
-    for (const double value : layer_sparsity_) checked_sparsity(ctx, "sparsity_per_layer", value);
-  }
+        layer_sparsity_(pruning::read_layer_sparsity(ctx)) {}
 
   void initialize(const sdk::ModuleList& modules) {
     for (const sdk::Module module : modules) {
       linear_[std::string(module.name())] = module.kind() == sdk::ModuleKind::linear;
-      const std::int32_t layer = module.layer_index();
-      if (!layer_sparsity_.empty() && layer >= 0 && static_cast<std::size_t>(layer) >= layer_sparsity_.size()) {
-        ctx_.option_error("sparsity_per_layer", "has " + std::to_string(layer_sparsity_.size()) + " values, but " +
-                                                    std::string(module.name()) + " is in decoder layer " +
-                                                    std::to_string(layer) + ": give one value per decoder layer");
-      }
-      if (module.name().ends_with("lm_head")) {
-        ctx_.log_warning(std::string(module.name()) + " is pruned too; add it to `ignore` if that is unintended");
-      }
+      pruning::check_pruned_module(ctx_, layer_sparsity_, module);
     }
   }
 
@@ -191,7 +154,7 @@ class SparseGpt {
     if (fallbacks_ != 0) {
       fallback = "; " + std::to_string(fallbacks_) + " of them without error feedback (Hessian not positive definite)";
     }
-    ctx_.log_info("pruned " + std::to_string(modules_) + " Linear modules: sparsity " + percent(zeros_, total_) + " (" +
+    ctx_.log_info("pruned " + std::to_string(modules_) + " Linear modules: sparsity " + pruning::percent(zeros_, total_) + " (" +
                   std::to_string(zeros_) + " of " + std::to_string(total_) + " weights are zero)" + fallback);
   }
 
@@ -202,8 +165,7 @@ class SparseGpt {
   }
 
   double sparsity_of(std::int32_t layer) const {
-    if (layer < 0 || layer_sparsity_.empty()) return options_.sparsity;
-    return layer_sparsity_[static_cast<std::size_t>(layer)];
+    return pruning::layer_sparsity_or(layer_sparsity_, layer, options_.sparsity);
   }
 
   // The Hessian `module` accumulates into: its own from earlier batches, or, for its first batch, the
@@ -281,7 +243,7 @@ class SparseGpt {
     }
     weight.copy_(result.weight);
     const std::int64_t zeros = weight.eq(0).sum().item<std::int64_t>();
-    ctx_.log_debug(name + ": sparsity " + percent(zeros, weight.numel()) + format(", loss %.6g", result.loss) +
+    ctx_.log_debug(name + ": sparsity " + pruning::percent(zeros, weight.numel()) + format(", loss %.6g", result.loss) +
                    ", " + std::to_string(samples) + " samples");
     zeros_ += zeros;
     total_ += weight.numel();

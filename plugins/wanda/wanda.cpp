@@ -13,10 +13,9 @@
 //                       outside the decoder layers keep `sparsity`; [] = `sparsity` everywhere
 //   mask_structure      "0:0" unstructured, or "N:M" (N of every M consecutive weights of a row)
 #include <llmc/plugin.hpp>
+#include <llmc/pruning.hpp>
 #include <llmc/torch.h>
 
-#include <charconv>
-#include <cstdio>
 #include <map>
 #include <memory>
 #include <string>
@@ -27,7 +26,7 @@
 namespace {
 
 namespace sdk = llmc::sdk;
-using llmc::wanda::MaskStructure;
+namespace pruning = llmc::sdk::pruning;
 using llmc::wanda::RowScalars;
 
 constexpr llmc_option_spec options[] = {
@@ -37,39 +36,6 @@ constexpr llmc_option_spec options[] = {
     sdk::string_option("mask_structure", R"("0:0")",
                        "\"0:0\" = unstructured; \"N:M\" = N of every M consecutive weights of a row, e.g. \"2:4\""),
 };
-
-std::string percent(std::int64_t part, std::int64_t whole) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.2f%%", whole == 0 ? 0.0 : 100.0 * static_cast<double>(part) / static_cast<double>(whole));
-  return text;
-}
-
-double checked_sparsity(const sdk::Context& ctx, std::string_view key, double value) {
-  if (!(value >= 0.0 && value < 1.0)) {
-    char text[64];
-    std::snprintf(text, sizeof text, "must be in [0, 1), got %g", value);
-    ctx.option_error(key, text);
-  }
-  return value;
-}
-
-MaskStructure read_mask_structure(const sdk::Context& ctx) {
-  const std::string text = ctx.option<std::string>("mask_structure");
-  MaskStructure mask;
-  const char* const end = text.data() + text.size();
-  const auto [colon, prune_error] = std::from_chars(text.data(), end, mask.prune);
-  bool parsed = prune_error == std::errc() && colon != end && *colon == ':';
-  if (parsed) {
-    const auto [last, group_error] = std::from_chars(colon + 1, end, mask.group);
-    parsed = group_error == std::errc() && last == end;
-  }
-  const bool unstructured = parsed && mask.prune == 0 && mask.group == 0;
-  if (!unstructured && !(parsed && mask.prune > 0 && mask.prune < mask.group)) {
-    ctx.option_error("mask_structure", "expected \"0:0\" (unstructured) or \"N:M\" with 0 < N < M, e.g. \"2:4\", got \"" +
-                                           text + "\"");
-  }
-  return mask;
-}
 
 // The row scalars of one input tensor of a layer, shared by the modules that read it.
 struct SharedScalars {
@@ -92,24 +58,14 @@ class Wanda {
 
   explicit Wanda(sdk::Context& ctx)
       : ctx_(ctx),
-        sparsity_(checked_sparsity(ctx, "sparsity", ctx.option<double>("sparsity"))),
-        layer_sparsity_(ctx.option<std::vector<double>>("sparsity_per_layer")),
-        mask_(read_mask_structure(ctx)) {
-    for (const double value : layer_sparsity_) checked_sparsity(ctx, "sparsity_per_layer", value);
-  }
+        sparsity_(pruning::checked_sparsity(ctx, "sparsity", ctx.option<double>("sparsity"))),
+        layer_sparsity_(pruning::read_layer_sparsity(ctx)),
+        mask_(pruning::read_mask_structure(ctx)) {}
 
   void initialize(const sdk::ModuleList& modules) {
     for (const sdk::Module module : modules) {
       linear_[std::string(module.name())] = module.kind() == sdk::ModuleKind::linear;
-      const std::int32_t layer = module.layer_index();
-      if (!layer_sparsity_.empty() && layer >= 0 && static_cast<std::size_t>(layer) >= layer_sparsity_.size()) {
-        ctx_.option_error("sparsity_per_layer", "has " + std::to_string(layer_sparsity_.size()) + " values, but " +
-                                                    std::string(module.name()) + " is in decoder layer " +
-                                                    std::to_string(layer) + ": give one value per decoder layer");
-      }
-      if (module.name().ends_with("lm_head")) {
-        ctx_.log_warning(std::string(module.name()) + " is pruned too; add it to `ignore` if that is unintended");
-      }
+      pruning::check_pruned_module(ctx_, layer_sparsity_, module);
     }
   }
 
@@ -155,7 +111,7 @@ class Wanda {
     if (uncompressed != 0) {
       throw sdk::Error(LLMC_ERROR_INTERNAL, std::to_string(uncompressed) + " modules were calibrated but never compressed");
     }
-    ctx_.log_info("pruned " + std::to_string(modules_) + " Linear modules: sparsity " + percent(zeros_, total_) + " (" +
+    ctx_.log_info("pruned " + std::to_string(modules_) + " Linear modules: sparsity " + pruning::percent(zeros_, total_) + " (" +
                   std::to_string(zeros_) + " of " + std::to_string(total_) + " weights are zero)");
   }
 
@@ -166,8 +122,7 @@ class Wanda {
   }
 
   double sparsity_of(std::int32_t layer) const {
-    if (layer < 0 || layer_sparsity_.empty()) return sparsity_;
-    return layer_sparsity_[static_cast<std::size_t>(layer)];
+    return pruning::layer_sparsity_or(layer_sparsity_, layer, sparsity_);
   }
 
   // The row scalars `module` accumulates into: its own from earlier batches, or, for its first batch,
@@ -220,7 +175,7 @@ class Wanda {
     at::Tensor weight = llmc::torch_bridge::as_tensor(view.raw());
     weight.copy_(llmc::wanda::prune_weight(weight, scalars.values, sparsity_of(module.layer_index()), mask_));
     const std::int64_t zeros = weight.eq(0).sum().item<std::int64_t>();
-    ctx_.log_debug(name + ": sparsity " + percent(zeros, weight.numel()) + ", " + std::to_string(scalars.samples) +
+    ctx_.log_debug(name + ": sparsity " + pruning::percent(zeros, weight.numel()) + ", " + std::to_string(scalars.samples) +
                    " samples");
     zeros_ += zeros;
     total_ += weight.numel();
@@ -230,7 +185,7 @@ class Wanda {
   sdk::Context& ctx_;
   double sparsity_;
   std::vector<double> layer_sparsity_;               // sparsity_per_layer
-  MaskStructure mask_;
+  pruning::MaskStructure mask_;
   std::map<std::string, bool, std::less<>> linear_;  // every module of the modifier: is it a Linear?
   std::map<std::int32_t, LayerScalars> layers_;      // calibrated layers awaiting compress
   std::int64_t zeros_ = 0;    // zero weights in the pruned modules so far

@@ -5,17 +5,13 @@
 #pragma once
 
 #include <ATen/ATen.h>
+#include <llmc/pruning.hpp>
 
 #include <cstdint>
 
 namespace llmc::wanda {
 
-// N:M pruning: `prune` of every `group` consecutive input columns of a row; {0, 0} is unstructured.
-struct MaskStructure {
-  std::int64_t prune = 0;
-  std::int64_t group = 0;
-  bool unstructured() const noexcept { return prune == 0; }
-};
+using MaskStructure = sdk::pruning::MaskStructure;
 
 // The per-column statistic S: S_j = (1 / samples) * sum over all tokens of x_j^2.
 struct RowScalars {

@@ -1,9 +1,11 @@
 """The calibrated lifecycle of `llmc oneshot` as a plugin sees it (tests/plugins/calibration_recorder.cpp): one
 calibrate call per decoder layer and batch with the modifier's modules' inputs and outputs, modules reading one
 tensor sharing its memory, the architecture's smoothing mappings, module_forward on the cached inputs with the
-edited weights; and the command line around it: calibration flags, their errors, conflicting schemes, and
-calibration data outside the decoder layers."""
+edited weights; and the command line around it: calibration flags, their errors, conflicting schemes,
+calibration data outside the decoder layers, and the activation cache spilled to a file under a small
+--memory-budget."""
 import json
+import pathlib
 import subprocess
 
 import pytest
@@ -212,3 +214,71 @@ def test_the_head_gets_no_calibration(llmc_bin, model, dataset, test_plugin_dir,
     result = oneshot(llmc_bin, model, recipe, tmp_path / "out", test_plugin_dir, "--dataset", dataset)
     assert result.returncode == 3
     assert "lm_head is outside the decoder layers" in result.stderr and "add it to ignore" in result.stderr
+
+
+def stored_bytes(model, prefix):
+    """The bytes of the model's tensors whose names start with `prefix`, from the safetensors headers."""
+    total = 0
+    for shard in model.glob("*.safetensors"):
+        with shard.open("rb") as f:
+            header = json.loads(f.read(int.from_bytes(f.read(8), "little")))
+        total += sum(t["data_offsets"][1] - t["data_offsets"][0] for name, t in header.items() if name.startswith(prefix))
+    return total
+
+
+def test_a_small_memory_budget_spills_the_activation_cache_to_the_same_result(llmc_bin, model, test_plugin_dir,
+                                                                              tmp_path):
+    samples, length = 16, 128
+    data = tmp_path / "ids.jsonl"
+    generator = torch.Generator().manual_seed(1)
+    data.write_text("".join(json.dumps({"input_ids": torch.randint(0, 256, (length,), generator=generator).tolist()})
+                            + "\n" for _ in range(samples)))
+    config = json.loads((model / "config.json").read_text())
+    cache_bytes = samples * length * config["hidden_size"] * 2  # bf16
+    # What the run charges besides the cache is one decoder layer's edited tensors: about the layer's stored
+    # size, given twice that; the cache stays in memory only within half the budget (README), so it spills.
+    budget = 2 * max(stored_bytes(model, f"model.layers.{i}.") for i in range(config["num_hidden_layers"]))
+    assert budget // 2 < cache_bytes
+    recipe = write_recipe(tmp_path, """
+        [[modifier]]
+        plugin = "gptq"
+        scheme = "W4A16"
+        ignore = ["lm_head"]
+        """)
+    flags = ["--dataset", data, "--samples", str(samples), "--max-seq-length", str(length)]
+    in_memory = oneshot(llmc_bin, model, recipe, tmp_path / "in-memory", test_plugin_dir, *flags)
+    assert in_memory.returncode == 0, in_memory.stderr
+    assert f"activation cache: {samples} samples, {samples * length} tokens" in in_memory.stderr
+    assert "in memory" in in_memory.stderr
+
+    log = tmp_path / "events.jsonl"
+    spilled = oneshot(llmc_bin, model, recipe, tmp_path / "spilled", test_plugin_dir, *flags,
+                      "--memory-budget", str(budget), "--log-json", log)
+    assert spilled.returncode == 0, spilled.stderr
+    [event] = [e for e in records(log) if e["event"] == "activation_cache"]
+    assert event["mode"] == "spill" and event["bytes"] == cache_bytes
+    assert f"spilled to {event['file']} (memory budget" in spilled.stderr
+    assert pathlib.Path(event["file"]).parent.name.startswith(".spilled.tmp-")  # the output's temporary directory
+    assert not pathlib.Path(event["file"]).exists()
+    assert not list((tmp_path / "spilled").glob(".activations-*"))
+
+    shards = sorted(p.name for p in (tmp_path / "in-memory").glob("*.safetensors"))
+    assert shards and shards == sorted(p.name for p in (tmp_path / "spilled").glob("*.safetensors"))
+    for name in shards:
+        assert (tmp_path / "spilled" / name).read_bytes() == (tmp_path / "in-memory" / name).read_bytes(), name
+
+
+def test_a_spill_file_is_removed_when_the_run_fails(llmc_bin, model, dataset, test_plugin_dir, tmp_path):
+    recipe = write_recipe(tmp_path, """
+        [[modifier]]
+        plugin = "gptq"
+        scheme = "W4A16"
+        ignore = ["lm_head"]
+        """)
+    # 1 byte of budget: the cache spills, and the first tensor the run charges exceeds the budget
+    result = oneshot(llmc_bin, model, recipe, tmp_path / "out", test_plugin_dir, "--dataset", dataset,
+                     "--memory-budget", "1", "--log-json", tmp_path / "events.jsonl")
+    assert result.returncode == 1 and "memory budget" in result.stderr, result.stderr
+    [event] = [e for e in records(tmp_path / "events.jsonl") if e["event"] == "activation_cache"]
+    assert event["mode"] == "spill" and not pathlib.Path(event["file"]).exists()
+    assert_no_output(tmp_path / "out")

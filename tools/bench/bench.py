@@ -1,8 +1,9 @@
 """Benchmark llmc against the Python reference (LLM Compressor) on the same models and equivalent recipes.
 
 For each scenario (a method on a model) the two tools run alternately, REPEATS times each, every run a whole process
-measured alone (wall time, user+system CPU time, peak RSS); both outputs are then scored against the original with
-`llmc eval`. Writes OUT/results.json, OUT/table.md and OUT/chart.png, and prints the table."""
+measured alone (wall time, user+system CPU time, peak RSS, peak GPU memory where nvidia-smi exists); both outputs
+are then scored against the original with `llmc eval`. Calibrated methods get the same token ids in both tools.
+Writes OUT/results.json, OUT/table.md and OUT/chart.png, and prints the table."""
 import argparse
 import datetime
 import os
@@ -11,6 +12,7 @@ import shutil
 import sys
 
 from bandwidth import measure_bandwidth
+from calibration import DEFAULT_TEXT, Calibration, write_calibration_tokens
 from chart import write_chart
 from compare import run_scenario
 from machine import LoadMonitor, describe_machine
@@ -38,12 +40,16 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--gguf", type=pathlib.Path, default=DEFAULT_GGUF, help="the SmolLM2 GGUF to import")
     parser.add_argument("--eval-data", type=pathlib.Path, default=DEFAULT_EVAL_DATA,
                         help="the text llmc eval scores (default the GPL-3 text)")
+    parser.add_argument("--calibration-text", type=pathlib.Path, default=DEFAULT_TEXT,
+                        help="the text calibrated methods calibrate on, plain or .gz (default the Debian FAQ)")
+    parser.add_argument("--samples", type=int, default=16, help="calibration samples (default 16)")
+    parser.add_argument("--max-seq-length", type=int, default=512, help="tokens per calibration sample (default 512)")
     parser.add_argument("--bandwidth-bytes", type=int, default=1 << 30,
                         help="size of the file written and read to measure the bandwidth (default 1 GiB)")
     parser.add_argument("--keep-outputs", action="store_true", help="keep each tool's first output checkpoint")
     arguments = parser.parse_args()
-    if arguments.repeats < 1:
-        parser.error("--repeats must be at least 1")
+    if min(arguments.repeats, arguments.samples, arguments.max_seq_length) < 1:
+        parser.error("--repeats, --samples and --max-seq-length must be at least 1")
     if not arguments.eval_data.is_file():
         parser.error(f"{arguments.eval_data}: the evaluation text is missing")
     return arguments
@@ -65,16 +71,22 @@ def main() -> None:
                "eval_data": str(arguments.eval_data), "machine": describe_machine(programs.llmc_version())}
     print(f"measuring the sequential read+write bandwidth ({arguments.bandwidth_bytes} bytes)", flush=True)
     results["bandwidth"] = measure_bandwidth(out, arguments.bandwidth_bytes)
+    calibration = Calibration(arguments.calibration_text.resolve(), arguments.samples, arguments.max_seq_length)
+    calibrated = any(method.calibrated for method in methods)
+    results["calibration"] = calibration.to_json() if calibrated else None
     results["scenarios"] = []
     for model in models:
         print(f"preparing {model.name}: {model.description}", flush=True)
         model_dir = prepare_model(model, programs, out / "models", arguments.gguf.resolve())
+        tokens = (write_calibration_tokens(model_dir, calibration, out / "calibration" / f"{model.name}.jsonl")
+                  if calibrated else None)
         for method in methods:
             scenario = Scenario(method, model)
             work = out / "runs" / f"{method.name}-{model.name}"
             if work.exists():
                 shutil.rmtree(work)
-            result = run_scenario(scenario, programs, model_dir, work, arguments.repeats, arguments.eval_data)
+            result = run_scenario(scenario, programs, model_dir, work, arguments.repeats, arguments.eval_data,
+                                  tokens if method.calibrated else None)
             result["summary"] = summarize(result, results["bandwidth"], method.targets)
             if not arguments.keep_outputs:
                 for output in result["outputs"].values():

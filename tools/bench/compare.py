@@ -1,5 +1,6 @@
 """One scenario: llmc and the reference on the same model and equivalent recipes, their runs alternating
 (llmc, reference, llmc, reference, ...), then the quality of each tool's first output against the original.
+Calibrated scenarios give both tools the same calibration token ids.
 
 Before every run the page cache holds no dirty data (sync) and none of the input checkpoint (evicted), so both tools
 read their input from the disk; neither tool syncs its output, so their writes end in the page cache alike."""
@@ -8,6 +9,7 @@ import os
 import pathlib
 import shutil
 
+from calibration import CalibrationTokens
 from machine import busy_cpu_seconds
 from measure import evict_from_page_cache, run_measured, tree_bytes
 from programs import Programs
@@ -18,14 +20,14 @@ TOOLS = ("llmc", "reference")
 
 
 def _command(tool: str, scenario: Scenario, programs: Programs, model_dir: pathlib.Path, recipe: pathlib.Path,
-             output: pathlib.Path) -> list:
+             output: pathlib.Path, calibration: CalibrationTokens | None) -> list:
     if tool == "llmc":
-        return programs.llmc_oneshot(model_dir, recipe, output)
-    return programs.reference_oneshot(model_dir, json.dumps(scenario.reference_args()), output)
+        return programs.llmc_oneshot(model_dir, recipe, output, calibration)
+    return programs.reference_oneshot(model_dir, json.dumps(scenario.reference_modifiers()), output, calibration)
 
 
 def run_scenario(scenario: Scenario, programs: Programs, model_dir: pathlib.Path, work: pathlib.Path, repeats: int,
-                 eval_data: pathlib.Path) -> dict:
+                 eval_data: pathlib.Path, calibration: CalibrationTokens | None) -> dict:
     """Runs the scenario under WORK; returns its raw figures (runs and quality). Keeps each tool's first output."""
     work.mkdir(parents=True, exist_ok=True)
     recipe = work / "recipe.toml"
@@ -42,7 +44,7 @@ def run_scenario(scenario: Scenario, programs: Programs, model_dir: pathlib.Path
             evict_from_page_cache(model_dir)
             print(f"  {scenario.name}: {tool}, repeat {repeat + 1} of {repeats}", flush=True)
             machine_busy = busy_cpu_seconds()
-            measurement = run_measured(_command(tool, scenario, programs, model_dir, recipe, output),
+            measurement = run_measured(_command(tool, scenario, programs, model_dir, recipe, output, calibration),
                                        work / f"{tool}-{repeat}.log", env=env)
             # the CPU time other processes took meanwhile: how contended this run was
             others = max(0.0, busy_cpu_seconds() - machine_busy - measurement.cpu_s)
@@ -54,7 +56,8 @@ def run_scenario(scenario: Scenario, programs: Programs, model_dir: pathlib.Path
                 shutil.rmtree(output)
     result = {"name": scenario.name, "method": scenario.method.name, "model": scenario.model.name,
               "method_description": scenario.method.description, "model_description": scenario.model.description,
-              "llmc_recipe": scenario.llmc_recipe(), "reference_args": scenario.reference_args(),
+              "llmc_recipe": scenario.llmc_recipe(), "reference_modifiers": scenario.reference_modifiers(),
+              "calibration": calibration.to_json() if calibration else None,
               "input_bytes": input_bytes, "runs": runs,
               "outputs": {tool: str(path) for tool, path in first_outputs.items()},
               "quality": None, "quality_skipped": None}

@@ -5,6 +5,8 @@ import platform
 import resource
 import time
 
+from gpu import describe_gpus
+
 
 def _cpu_model() -> str:
     with open("/proc/cpuinfo") as cpuinfo:
@@ -27,7 +29,7 @@ def describe_machine(llmc_version: str) -> dict:
                 for name in ("torch", "transformers", "llmcompressor", "compressed-tensors")}
     return {"cpu_model": _cpu_model(), "cores": os.cpu_count(), "memory_bytes": _memory_bytes(),
             "kernel": platform.release(), "python": platform.python_version(), "llmc": llmc_version,
-            "reference_packages": packages, "gpu": None}
+            "reference_packages": packages, "gpus": describe_gpus()}
 
 
 def busy_cpu_seconds() -> float:

@@ -2,13 +2,14 @@
 
 Wall time comes from a monotonic clock around the child's life; CPU time (user + system) and peak resident memory
 from the rusage that os.wait4 returns for that child, so nothing of the harness or of concurrent processes is
-counted. Peak GPU memory is recorded as None: the data-free scenarios run on the CPU in both tools (a GPU scenario
-must add a sampler before it reports a figure)."""
+counted; peak GPU memory from nvidia-smi sampled meanwhile (gpu.py; None on a machine without it)."""
 import dataclasses
 import os
 import pathlib
 import subprocess
 import time
+
+from gpu import PeakGpuMemory
 
 
 @dataclasses.dataclass
@@ -41,18 +42,20 @@ class CommandFailed(RuntimeError):
 
 
 def run_measured(command: list, log: pathlib.Path, env: dict | None = None, check: bool = True) -> Measurement:
-    """Runs COMMAND with stdout and stderr into LOG; returns its wall time, CPU time and peak RSS."""
+    """Runs COMMAND with stdout and stderr into LOG; returns its wall time, CPU time, peak RSS and peak GPU memory."""
     log.parent.mkdir(parents=True, exist_ok=True)
     command = [str(part) for part in command]
     with open(log, "wb") as log_file:
         started = time.perf_counter()
         child = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, env=env)
+        gpu_memory = PeakGpuMemory(child.pid)
         _, status, usage = os.wait4(child.pid, 0)
         wall = time.perf_counter() - started
+        peak_gpu = gpu_memory.stop()
     child.returncode = os.waitstatus_to_exitcode(status)  # reaped here: keep Popen from waiting again
     measurement = Measurement(command=command, exit_code=child.returncode, wall_s=wall, user_s=usage.ru_utime,
                               sys_s=usage.ru_stime, peak_rss_bytes=usage.ru_maxrss * 1024,  # Linux: kilobytes
-                              peak_gpu_bytes=None, log=str(log))
+                              peak_gpu_bytes=peak_gpu, log=str(log))
     if check and measurement.exit_code != 0:
         raise CommandFailed(measurement)
     return measurement

@@ -26,6 +26,6 @@ def prepare_model(model: Model, programs: Programs, directory: pathlib.Path, ggu
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"preparing model {model.name} failed: {' '.join(command)}\n{result.stderr}")
-    if model.eval_windows and not (path / "tokenizer.json").is_file():
-        write_byte_tokenizer(path)  # synthetic checkpoints have no tokenizer; llmc eval needs one
+    if not (path / "tokenizer.json").is_file():
+        write_byte_tokenizer(path)  # synthetic checkpoints have none; llmc eval and the calibration tokens need one
     return path

@@ -4,6 +4,8 @@ import pathlib
 import subprocess
 import sys
 
+from calibration import CalibrationTokens
+
 SOURCE_DIR = pathlib.Path(__file__).resolve().parents[2]
 REFERENCE_SCRIPT = pathlib.Path(__file__).resolve().with_name("reference_oneshot.py")
 
@@ -25,8 +27,17 @@ class Programs:
     def llmc_version(self) -> str:
         return subprocess.run([str(self.llmc), "--version"], capture_output=True, text=True, check=True).stdout.strip()
 
-    def llmc_oneshot(self, model: pathlib.Path, recipe: pathlib.Path, output: pathlib.Path) -> list:
-        return [self.llmc, "oneshot", "--model", model, "--recipe", recipe, "--output", output, "--quiet"]
+    def llmc_oneshot(self, model: pathlib.Path, recipe: pathlib.Path, output: pathlib.Path,
+                     calibration: CalibrationTokens | None) -> list:
+        command = [self.llmc, "oneshot", "--model", model, "--recipe", recipe, "--output", output, "--quiet"]
+        if calibration:
+            command += ["--dataset", calibration.path, "--samples", calibration.samples, "--max-seq-length",
+                        calibration.max_seq_length]
+        return command
 
-    def reference_oneshot(self, model: pathlib.Path, args_json: str, output: pathlib.Path) -> list:
-        return [self.python, REFERENCE_SCRIPT, "--model", model, "--output", output, "--args", args_json]
+    def reference_oneshot(self, model: pathlib.Path, modifiers_json: str, output: pathlib.Path,
+                          calibration: CalibrationTokens | None) -> list:
+        command = [self.python, REFERENCE_SCRIPT, "--model", model, "--output", output, "--modifiers", modifiers_json]
+        if calibration:
+            command += ["--dataset", calibration.path, "--max-seq-length", calibration.max_seq_length]
+        return command

@@ -2,9 +2,15 @@
 import json
 import pathlib
 
+from gpu import SAMPLE_INTERVAL_S
+
 
 def _mb(value: float) -> str:
     return f"{value / 1e6:,.0f} MB"
+
+
+def _gpu_mb(value: int | None) -> str:
+    return "n/a" if value is None else _mb(value)
 
 
 def _seconds(value: float) -> str:
@@ -16,6 +22,20 @@ def _machine_line(results: dict) -> str:
     return (f"Machine: {machine['cpu_model']}, {machine['cores']} cores, {machine['memory_bytes'] / 2**30:.1f} GiB "
             f"RAM, Linux {machine['kernel']}; {machine['llmc']}; reference llmcompressor "
             f"{machine['reference_packages']['llmcompressor']} (torch {machine['reference_packages']['torch']}).")
+
+
+def _gpu_line(results: dict) -> str:
+    gpus = results["machine"]["gpus"]
+    if not gpus:
+        return "GPU: none (no nvidia-smi), so no peak GPU memory (n/a)."
+    return "GPU: " + ", ".join(f"{gpu['name']} ({gpu['memory_bytes'] / 2**30:.0f} GiB)" for gpu in gpus) + \
+        f"; peak GPU memory is what nvidia-smi showed for the process (sampled every {SAMPLE_INTERVAL_S:g} s)."
+
+
+def _calibration_line(results: dict) -> str:
+    calibration = results["calibration"]
+    return (f"Calibrated scenarios: both tools calibrate on the same {calibration['samples']} x "
+            f"{calibration['max_seq_length']} token ids of {calibration['text']}, in file order, one sample per batch.")
 
 
 def _load_line(results: dict) -> str:
@@ -36,15 +56,16 @@ def _bandwidth_line(results: dict) -> str:
 
 def _time_memory_table(scenarios: list) -> list:
     lines = ["| scenario | llmc wall | reference wall | speed-up | llmc CPU | reference CPU | llmc peak RSS | "
-             "reference peak RSS | RSS llmc/ref | llmc I/O rate (share of disk r+w) | others' CPU meanwhile |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "reference peak RSS | RSS llmc/ref | llmc peak GPU | reference peak GPU | "
+             "llmc I/O rate (share of disk r+w) | others' CPU meanwhile |", "|---" * 13 + "|"]
     for scenario in scenarios:
         llmc, reference = scenario["summary"]["medians"]["llmc"], scenario["summary"]["medians"]["reference"]
         ratios = scenario["summary"]["ratios"]
         lines.append(f"| {scenario['name']} | {_seconds(llmc['wall_s'])} | {_seconds(reference['wall_s'])} | "
                      f"{1 / ratios['wall_s']:.2f}x | {_seconds(llmc['cpu_s'])} | {_seconds(reference['cpu_s'])} | "
                      f"{_mb(llmc['peak_rss_bytes'])} | {_mb(reference['peak_rss_bytes'])} | "
-                     f"{ratios['peak_rss_bytes']:.3f} | {_mb(llmc['io_bytes_per_s'])}/s "
+                     f"{ratios['peak_rss_bytes']:.3f} | {_gpu_mb(llmc['peak_gpu_bytes'])} | "
+                     f"{_gpu_mb(reference['peak_gpu_bytes'])} | {_mb(llmc['io_bytes_per_s'])}/s "
                      f"({llmc['bandwidth_fraction']['disk']:.3f}) | "
                      f"{_seconds(llmc['other_processes_cpu_s'])} / {_seconds(reference['other_processes_cpu_s'])} |")
     return lines
@@ -54,12 +75,13 @@ def _quality_table(scenarios: list) -> list:
     scored = [scenario for scenario in scenarios if scenario["quality"]]
     if not scored:
         return []
-    lines = ["| scenario | windows | original PPL | llmc PPL | reference PPL | llmc mean KL | reference mean KL | "
-             "llmc top-1 | reference top-1 |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| scenario | windows | original PPL | llmc PPL | reference PPL | PPL llmc/ref | llmc mean KL | "
+             "reference mean KL | llmc top-1 | reference top-1 |", "|---|---|---|---|---|---|---|---|---|---|"]
     for scenario in scored:
         ours, theirs = scenario["quality"]["llmc"], scenario["quality"]["reference"]
         lines.append(f"| {scenario['name']} | {ours['windows']} x 512 | {ours['original_perplexity']:.3f} | "
-                     f"{ours['perplexity']:.3f} | {theirs['perplexity']:.3f} | {ours['mean_kl']:.5f} | "
+                     f"{ours['perplexity']:.3f} | {theirs['perplexity']:.3f} | "
+                     f"{scenario['summary']['perplexity_ratio']:.4f} | {ours['mean_kl']:.5f} | "
                      f"{theirs['mean_kl']:.5f} | {100 * ours['top1_agreement']:.2f}% | "
                      f"{100 * theirs['top1_agreement']:.2f}% |")
     return lines
@@ -87,7 +109,10 @@ def markdown(results: dict) -> str:
                       "windows; KL(original || output) per token, top-1 agreement with the original):", ""]
         lines += quality
     lines += ["", "Targets of issue 6:", ""] + _targets_table(scenarios)
-    lines += ["", _bandwidth_line(results), "", _machine_line(results), "", _load_line(results)]
+    if results["calibration"]:
+        lines += ["", _calibration_line(results)]
+    lines += ["", _bandwidth_line(results), "", _machine_line(results), "", _gpu_line(results), "",
+              _load_line(results)]
     return "\n".join(lines) + "\n"
 
 

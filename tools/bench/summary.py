@@ -1,11 +1,13 @@
 """A scenario's figures reduced to what the report shows: per-tool medians, llmc/reference ratios (the median of
 the per-repeat ratios, each repeat's llmc run paired with the reference run after it), the I/O rate as a share of the
-machine's bandwidth, and the issue's targets judged on those figures."""
+machine's bandwidth, the perplexity of llmc's output over the reference's, and the issue's targets judged on those
+figures."""
 import statistics
 
 from scenarios import Targets
 
 MEASURES = ("wall_s", "cpu_s", "user_s", "sys_s", "peak_rss_bytes", "output_bytes", "other_processes_cpu_s")
+OPTIONAL_MEASURES = ("peak_gpu_bytes",)  # None where the machine has no nvidia-smi
 RATIOS = ("wall_s", "cpu_s", "peak_rss_bytes")
 
 
@@ -16,7 +18,9 @@ def _io_rate(run: dict) -> float:
 
 def _tool_medians(runs: list, bandwidth: dict) -> dict:
     medians = {measure: statistics.median(run[measure] for run in runs) for measure in MEASURES}
-    medians["peak_gpu_bytes"] = None  # CPU runs (see measure.py)
+    for measure in OPTIONAL_MEASURES:
+        values = [run[measure] for run in runs]
+        medians[measure] = None if None in values else statistics.median(values)
     rate = statistics.median(_io_rate(run) for run in runs)
     medians["io_bytes_per_s"] = rate
     medians["bandwidth_fraction"] = {kind: rate / bandwidth[kind]["read_write_bytes_per_s"]
@@ -24,7 +28,11 @@ def _tool_medians(runs: list, bandwidth: dict) -> dict:
     return medians
 
 
-def _judge(targets: Targets, ratios: dict, llmc: dict) -> list:
+def _perplexity_ratio(quality: dict | None) -> float | None:
+    return quality["llmc"]["perplexity"] / quality["reference"]["perplexity"] if quality else None
+
+
+def _judge(targets: Targets, ratios: dict, llmc: dict, perplexity_ratio: float | None) -> list:
     judged = []
     wall = ratios["wall_s"]
     judged.append({"target": "time", "requirement": f"at least {1 / targets.max_wall_ratio:g}x faster than the "
@@ -43,6 +51,11 @@ def _judge(targets: Targets, ratios: dict, llmc: dict) -> list:
                        "measured": share, "met": share >= targets.min_bandwidth_fraction,
                        "text": f"{share:.3f} of the disk read+write bandwidth "
                                f"({llmc['io_bytes_per_s'] / 1e6:.0f} MB/s)"})
+    if targets.max_perplexity_ratio is not None and perplexity_ratio is not None:
+        bound = targets.max_perplexity_ratio
+        judged.append({"target": "perplexity", "requirement": f"perplexity at most {bound:g}x the reference output's",
+                       "bound": bound, "measured": perplexity_ratio, "met": perplexity_ratio <= bound,
+                       "text": f"{perplexity_ratio:.4f}x the reference's output's perplexity"})
     return judged
 
 
@@ -53,5 +66,6 @@ def summarize(result: dict, bandwidth: dict, targets: Targets) -> dict:
                                                                                     by_tool["reference"])]
                   for measure in RATIOS}
     ratios = {measure: statistics.median(values) for measure, values in per_repeat.items()}
-    return {"medians": medians, "ratios": ratios, "ratios_per_repeat": per_repeat,
-            "targets": _judge(targets, ratios, medians["llmc"])}
+    perplexity_ratio = _perplexity_ratio(result["quality"])
+    return {"medians": medians, "ratios": ratios, "ratios_per_repeat": per_repeat, "perplexity_ratio": perplexity_ratio,
+            "targets": _judge(targets, ratios, medians["llmc"], perplexity_ratio)}

@@ -33,7 +33,7 @@ std::string format_bytes(uint64_t bytes) {
 
 int run_oneshot_command(const std::vector<std::string>& args) {
   namespace po = boost::program_options;
-  std::string model, recipe, output, log_json, max_shard = "5GB", memory_budget = "0";
+  std::string model, recipe, output, log_json, plan_json, max_shard = "5GB", memory_budget = "0";
   std::vector<std::string> plugin_dirs;
   std::string dataset;
   int64_t samples = 0, max_seq_length = 0, seed = -1;
@@ -52,7 +52,11 @@ int run_oneshot_command(const std::vector<std::string>& args) {
       ("plugin-path", po::value(&plugin_dirs)->composing(), "a directory searched for plugins first (repeatable)")
       ("log-json", po::value(&log_json), "write one JSON event per lifecycle step to this file")
       ("max-shard-size", po::value(&max_shard), "largest output shard, e.g. 2GB, 500MiB (default 5GB)")
-      ("memory-budget", po::value(&memory_budget), "fail instead of holding more tensor memory than this, e.g. 4GB (default: no limit)")
+      ("memory-budget", po::value(&memory_budget), "fail instead of holding more tensor memory than this, e.g. 4GB (default: no limit); "
+                                                   "calibration activations over half of it spill to a file")
+      ("plan", "print the estimated time and peak memory of each stage for this model, recipe and machine, "
+               "then exit without running (a run logs the same estimate in one line)")
+      ("plan-json", po::value(&plan_json), "with --plan: write the estimate as JSON to this file too")
       ("quiet,q", "no progress display and no summary line")
       ("verbose,v", "debug logging");
   po::variables_map vars;
@@ -76,6 +80,11 @@ int run_oneshot_command(const std::vector<std::string>& args) {
   if (vars.count("samples") && samples <= 0) return usage_error("--samples must be positive");
   if (vars.count("max-seq-length") && max_seq_length <= 0) return usage_error("--max-seq-length must be positive");
   if (vars.count("seed") && seed < 0) return usage_error("--seed must be non-negative");
+  if (!plan_json.empty() && !vars.count("plan"))
+    return usage_error("--plan-json needs --plan (a run logs its plan as the \"plan\" event of --log-json)");
+  if (!plan_json.empty() && plan_json == log_json) return usage_error("--plan-json and --log-json name the same file");
+  run.plan_only = vars.count("plan") > 0;
+  if (!plan_json.empty()) run.plan_json = plan_json;
   if (!dataset.empty()) run.calibration.dataset = dataset;
   if (vars.count("samples")) run.calibration.samples = samples;
   if (vars.count("max-seq-length")) run.calibration.max_seq_length = max_seq_length;
@@ -93,6 +102,10 @@ int run_oneshot_command(const std::vector<std::string>& args) {
     return static_cast<int>(error->code);
   }
   const auto& summary = std::get<pipeline::RunSummary>(result);
+  if (summary.plan) {
+    std::fputs(summary.plan->table().c_str(), stdout);
+    return 0;
+  }
   const std::string calibrated = summary.calibration_samples == 0
                                      ? std::string()
                                      : fmt::format(", calibrated on {} samples ({} tokens)", summary.calibration_samples,

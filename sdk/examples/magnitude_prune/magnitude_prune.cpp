@@ -14,12 +14,11 @@
 // float32, pruned there and copied back: float32 holds every bfloat16/float16 value exactly, so the
 // weights kept are unchanged bit for bit.
 #include <llmc/plugin.hpp>
+#include <llmc/pruning.hpp>
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
 #include <limits>
 #include <numeric>
 #include <span>
@@ -37,47 +36,6 @@ constexpr llmc_option_spec options[] = {
                        "\"0:0\" = unstructured per row; \"N:M\" = zero the N smallest of every M "
                        "consecutive weights, e.g. \"2:4\""),
 };
-
-// N:M as {prune, group}; {0, 0} is unstructured.
-struct MaskStructure {
-  std::int64_t prune = 0;
-  std::int64_t group = 0;
-};
-
-std::string percent(std::int64_t part, std::int64_t whole) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.2f%%", whole == 0 ? 0.0 : 100.0 * double(part) / double(whole));
-  return text;
-}
-
-double read_sparsity(const sdk::Context& ctx) {
-  const double sparsity = ctx.option<double>("sparsity");
-  if (!(sparsity >= 0.0 && sparsity < 1.0)) {
-    char text[64];
-    std::snprintf(text, sizeof text, "must be in [0, 1), got %g", sparsity);
-    ctx.option_error("sparsity", text);
-  }
-  return sparsity;
-}
-
-MaskStructure read_mask_structure(const sdk::Context& ctx) {
-  const std::string text = ctx.option<std::string>("mask_structure");
-  MaskStructure mask;
-  const char* const end = text.data() + text.size();
-  const auto [colon, prune_error] = std::from_chars(text.data(), end, mask.prune);
-  bool parsed = prune_error == std::errc() && colon != end && *colon == ':';
-  if (parsed) {
-    const auto [last, group_error] = std::from_chars(colon + 1, end, mask.group);
-    parsed = group_error == std::errc() && last == end;
-  }
-  const bool unstructured = parsed && mask.prune == 0 && mask.group == 0;
-  if (!unstructured && !(parsed && mask.prune > 0 && mask.prune < mask.group)) {
-    ctx.option_error("mask_structure",
-                     "expected \"0:0\" (unstructured) or \"N:M\" with 0 < N < M (N of every M pruned, "
-                     "e.g. \"2:4\"), got \"" + text + "\"");
-  }
-  return mask;
-}
 
 // Magnitude for ordering: NaN sorts as the largest.
 float magnitude(float w) { return std::isnan(w) ? std::numeric_limits<float>::infinity() : std::fabs(w); }
@@ -99,7 +57,7 @@ void prune_smallest(std::span<float> values, std::size_t count, std::vector<std:
 class MagnitudePrune {
  public:
   explicit MagnitudePrune(sdk::Context& ctx)
-      : ctx_(ctx), sparsity_(read_sparsity(ctx)), mask_(read_mask_structure(ctx)) {}
+      : ctx_(ctx), sparsity_(sdk::pruning::checked_sparsity(ctx, "sparsity", ctx.option<double>("sparsity"))), mask_(sdk::pruning::read_mask_structure(ctx)) {}
 
   // Prunes the layer's Linear weights in place; logs the layer's sparsity at debug level.
   void compress(sdk::Layer& layer, const sdk::ModuleList& modules) {
@@ -119,7 +77,7 @@ class MagnitudePrune {
       ++pruned;
     }
     ctx_.log_debug(std::string(layer.name()) + ": " + std::to_string(pruned) + " Linear modules, sparsity " +
-                   percent(zeros, total));
+                   sdk::pruning::percent(zeros, total));
     zeros_ += zeros;
     total_ += total;
     modules_ += pruned;
@@ -127,7 +85,7 @@ class MagnitudePrune {
 
   // Logs the overall sparsity of the pruned weights.
   void finalize() {
-    ctx_.log_info("pruned " + std::to_string(modules_) + " Linear modules: sparsity " + percent(zeros_, total_) +
+    ctx_.log_info("pruned " + std::to_string(modules_) + " Linear modules: sparsity " + sdk::pruning::percent(zeros_, total_) +
                   " (" + std::to_string(zeros_) + " of " + std::to_string(total_) + " weights are zero)");
   }
 
@@ -170,7 +128,7 @@ class MagnitudePrune {
 
   sdk::Context& ctx_;
   double sparsity_;
-  MaskStructure mask_;
+  sdk::pruning::MaskStructure mask_;
   std::int64_t zeros_ = 0;    // zero weights in the pruned modules so far
   std::int64_t total_ = 0;    // weights in the pruned modules so far
   std::int64_t modules_ = 0;  // modules pruned so far

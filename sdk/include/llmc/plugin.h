@@ -323,14 +323,13 @@ typedef struct llmc_host_api {
 
   /* --- ABI 1.2: services for calibrated algorithms (GPTQ, SparseGPT, AWQ, SmoothQuant). */
 
-  /* quant_weight with the weight's input columns taken in the order `order` (int64 [in_features], a
-   * permutation, CPU): quantization groups are contiguous runs of that order, and the host records
-   * (and writes, as weight_g_idx) the group of every column. GPTQ's actorder "group". Only for group
-   * and tensor_group weight schemes (else LLMC_ERROR_UNSUPPORTED). */
+  /* Withdrawn: always LLMC_ERROR_UNSUPPORTED. It quantized with the columns in a given order and wrote
+   * weight_g_idx (GPTQ's actorder "group"), which compressed-tensors 0.19 removed and no longer loads.
+   * The slot stays so that the table's layout does not change. */
   llmc_status* (*quant_weight_ordered)(llmc_layer* layer, const char* module, const char* observer,
                                        const llmc_dl_tensor* order);
   /* Fake-quantizes (quantizes, then dequantizes) `values` [out_features, n], n columns of `module`'s
-   * weight, with the parameters quant_weight / quant_weight_ordered recorded for `module` in this
+   * weight, with the parameters quant_weight recorded for `module` in this
    * callback: value column j is weight column columns[j] (`columns`: int64 [n], CPU; NULL means
    * 0..n-1) and uses the scale and zero point of that column's group, block or channel. Writes `out`
    * (the shape of `values`; may be `values` itself). float32, float16 or bfloat16, CPU or CUDA. */

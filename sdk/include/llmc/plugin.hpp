@@ -534,6 +534,17 @@ class Layer {
     return TensorView(view);
   }
 
+  // tensor(), or nothing when `module` has no such tensor (a Linear's "bias", say).
+  std::optional<TensorView> tensor_if_present(std::string_view module, std::string_view tensor,
+                                              Access access = Access::read) const {
+    try {
+      return this->tensor(module, tensor, access);
+    } catch (const Error& e) {
+      if (e.code() == LLMC_ERROR_NOT_FOUND) return std::nullopt;
+      throw;
+    }
+  }
+
   // Adds or replaces `module`.`tensor` with a copy of `value` (any dtype and shape), e.g. a
   // "weight_scale"; the host writes it to the output checkpoint.
   void set_tensor(std::string_view module, std::string_view tensor, const TensorView& value) const {
@@ -549,14 +560,6 @@ class Layer {
   }
 
   // --- ABI 1.2 ---
-
-  // quant_weight with the weight's columns observed in `order` (int64 [in_features], a permutation):
-  // groups are contiguous runs of that order and the host writes the g_idx (GPTQ actorder "group").
-  void quant_weight_ordered(std::string_view module, const TensorView& order, std::string_view observer = {}) const {
-    const std::string module_z(module), observer_z(observer);
-    detail::check(*host_, host_->quant_weight_ordered(raw_, module_z.c_str(), observer.empty() ? nullptr : observer_z.c_str(),
-                                                      &order.raw()));
-  }
 
   // Fake-quantizes `values` [out_features, n] (weight columns `columns`, int64 [n]; none = 0..n-1) with
   // the parameters recorded for `module` in this callback, into `out` (may be `values`).

@@ -47,6 +47,27 @@ TEST(ComputeOptions, RunsInTheCheckpointDtype) {
   EXPECT_LE(error, 0.05);
 }
 
+// With eager attention (LLM Compressor's calibration forward), llmc's bf16 forward runs transformers' ops in
+// their order and dtypes, so the bf16 logits are bit for bit transformers' eager bf16 logits.
+TEST(ComputeOptions, EagerAttentionInBf16IsBitForBitTransformersEager) {
+  for (const std::string name : {"qwen3_bf16", "llama_linear_tied_bf16"}) {
+    const auto dir = testing::fixture_dir() / name;
+    const auto reference = testing::read_tensors(dir / "reference_native_eager.safetensors");
+    auto runner = ModelRunner::open(dir, {.dtype = at::kBFloat16, .attention = AttentionMath::eager});
+    ASSERT_TRUE(runner) << runner.error().message;
+    at::Tensor logits;
+    const Status status = (*runner)->run(std::vector<Batch>{{reference.at("ids"), at::Tensor()}},
+                                         [&](size_t, const at::Tensor& value) {
+                                           logits = value;
+                                           return Status::ok();
+                                         });
+    ASSERT_TRUE(status) << status.error().message;
+    ASSERT_EQ(logits.scalar_type(), at::kBFloat16);
+    const at::Tensor expected = reference.at("logits");
+    EXPECT_TRUE(at::equal(logits, expected)) << name << ": max |diff| " << (logits.to(at::kFloat) - expected.to(at::kFloat)).abs().max().item<double>();
+  }
+}
+
 // CUDA and CPU run the same ops; fp32 on the GPU (no TF32: ATen's default for matmul) stays within the
 // parity tolerance of transformers' CPU logits.
 TEST(ComputeOptions, CudaMatchesTransformers) {

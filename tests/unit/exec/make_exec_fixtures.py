@@ -125,6 +125,20 @@ def reference_logits(directory, **load_kwargs):
     save_file(out, os.path.join(directory, "reference.safetensors"))
 
 
+def native_eager_logits(directory):
+    """The bf16 model run in bf16 with eager attention (LLM Compressor's calibration forward) on the unpadded batch:
+    reference_native_eager.safetensors holds its logits as bf16."""
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(directory, attn_implementation="eager", dtype=torch.bfloat16).eval()
+    ids, _ = batches()["full"]
+    with torch.no_grad():
+        logits = model(input_ids=ids).logits
+    assert logits.dtype == torch.bfloat16
+    save_file({"ids": ids.contiguous(), "logits": logits.contiguous()},
+              os.path.join(directory, "reference_native_eager.safetensors"))
+
+
 def make_case(out_dir, name, config_class, model_class, overrides, dtype):
     config = getattr(transformers, config_class)(**{**COMMON, **overrides})
     torch.manual_seed(0)
@@ -139,6 +153,8 @@ def make_case(out_dir, name, config_class, model_class, overrides, dtype):
     directory = os.path.join(out_dir, name)
     model.to(dtype).save_pretrained(directory)
     reference_logits(directory)
+    if dtype == torch.bfloat16:
+        native_eager_logits(directory)
 
 
 def calibration():
@@ -206,9 +222,10 @@ def make_compressed(out_dir, name, scheme, calibrated):
 # compressed case -> (LLM Compressor scheme, calibrated): int4 packed in int32 (pack-quantized, weights only);
 # float8 stored as `weight` itself (float-quantized), whose name alone does not tell that it needs its scale,
 # with fp8 per-token dynamic inputs; int8 channel weights (int-quantized) with int8 per-token dynamic inputs;
-# fp8 per-tensor weights with a static fp8 per-tensor input scale (input_scale) calibrated on random tokens
+# fp8 per-tensor weights with a static fp8 per-tensor input scale (input_scale) calibrated on random tokens;
+# fp4 weights in groups of 16 with float8 group scales and a float32 global scale (nvfp4-pack-quantized)
 COMPRESSED = {"w4a16": ("W4A16", False), "fp8_dynamic": ("FP8_DYNAMIC", False), "w8a8": ("W8A8", False),
-              "fp8_static": ("FP8", True)}
+              "fp8_static": ("FP8", True), "nvfp4a16": ("NVFP4A16", False)}
 
 
 def main():

@@ -103,7 +103,7 @@ TEST_P(Parity, PaddingDoesNotAffectTokens) {
 const std::vector<std::string> kCases = {"llama", "llama_linear_tied_bf16", "llama3_rope_bias", "llama_dynamic_rope",
                                          "mistral_window",
                                          "qwen2", "qwen3_bf16", "mixtral", "qwen3_moe", "qwen3_moe_plain_topk", "w4a16",
-                                         "fp8_dynamic", "w8a8", "fp8_static"};
+                                         "fp8_dynamic", "w8a8", "fp8_static", "nvfp4a16"};
 
 TEST(ParityCases, CoverEveryFixture) { EXPECT_EQ(testing::fixture_cases(), kCases); }
 
@@ -125,7 +125,7 @@ TEST_P(WeightOnly, LogitsMatchTransformersWithoutQuantization) {
   expect_logits_match(GetParam(), "reference_weight_only.safetensors", {.quantize_activations = false}, kTolerance);
 }
 
-INSTANTIATE_TEST_SUITE_P(Exec, WeightOnly, ::testing::Values("w4a16", "fp8_dynamic", "w8a8", "fp8_static"),
+INSTANTIATE_TEST_SUITE_P(Exec, WeightOnly, ::testing::Values("w4a16", "fp8_dynamic", "w8a8", "fp8_static", "nvfp4a16"),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 // W8A8's int8 per-token dynamic inputs put every token's extreme on a rounding tie: scale = max|x| / 127.5,

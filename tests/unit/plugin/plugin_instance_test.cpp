@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "plugin/host_api.h"
 #include "plugin/plugin_instance.h"
 
 namespace llmc::plugin {
@@ -19,7 +20,7 @@ class EmptyLayer final : public LayerAccess {
   const std::string& name() const override { return name_; }
   Expected<llmc_dl_tensor> get(std::string_view, std::string_view, bool) override { return Error{"no tensors"}; }
   Status set(std::string_view, std::string_view, const llmc_dl_tensor&) override { return Error{"no tensors"}; }
-  Status quant_weight(std::string_view, std::string_view, const llmc_dl_tensor*) override { return Error{"no tensors"}; }
+  Status quant_weight(std::string_view, std::string_view) override { return Error{"no tensors"}; }
   Status fake_quantize(std::string_view, const llmc_dl_tensor&, const llmc_dl_tensor*, const llmc_dl_tensor&) override {
     return Error{"no tensors"};
   }
@@ -48,6 +49,16 @@ std::string compress_error(const std::string& stem) {
   auto status = instance->compress(layer, modules);
   EXPECT_FALSE(status.has_value());
   return status ? std::string() : status.error().message;
+}
+
+// compressed-tensors 0.19 removed actorder "group" and its weight_g_idx: the ABI 1.2 slot stays, withdrawn.
+TEST(HostApi, WithdrawnQuantWeightOrderedAnswersUnsupported) {
+  const llmc_host_api& api = host_api();
+  llmc_status* status = api.quant_weight_ordered(nullptr, "model.layers.0.mlp.up_proj", nullptr, nullptr);
+  ASSERT_NE(status, nullptr);
+  EXPECT_EQ(api.status_code(status), LLMC_ERROR_UNSUPPORTED);
+  EXPECT_THAT(std::string(api.status_message(status)), HasSubstr("compressed-tensors 0.19 no longer loads"));
+  api.status_release(status);
 }
 
 TEST(PluginInstance, ErrorStatusFromCompressNamesModifierFileCallbackAndLayer) {

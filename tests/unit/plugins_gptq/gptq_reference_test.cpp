@@ -52,16 +52,8 @@ TEST(GptqReference, QuantizeWeightMatches) {
 
     std::optional<at::Tensor> order;
     if (actorder != "none") order = activation_order(hessian);
-    // actorder group: groups are contiguous runs of the activation order (observed on the permuted weight).
-    const bool grouped = actorder == "group";
-    auto qparams = quant::compute_weight_qparams(grouped ? weight.index_select(1, *order) : weight, *args);
+    auto qparams = quant::compute_weight_qparams(weight, *args);
     ASSERT_TRUE(qparams) << qparams.error().message;
-    if (grouped) {
-      at::Tensor g_idx = at::empty({weight.size(1)}, at::kLong);
-      g_idx.index_put_({*order}, at::arange(weight.size(1), at::kLong).div(*args->group_size, "floor"));
-      EXPECT_EQ(difference(g_idx, case_tensor(name + ".g_idx")), "");
-      qparams->g_idx = g_idx;
-    }
     EXPECT_EQ(difference(qparams->scale.to(at::kFloat), case_tensor(name + ".scale").to(at::kFloat)), "") << "scale";
     if (qparams->global_scale) {
       EXPECT_EQ(difference(*qparams->global_scale, case_tensor(name + ".global_scale")), "") << "global scale";
@@ -88,7 +80,6 @@ TEST(GptqReference, CasesCoverTheirEdges) {
   EXPECT_TRUE(dead.select(1, 7).eq(0).all().item<bool>());
   EXPECT_TRUE(dead.select(1, 100).eq(0).all().item<bool>());
   EXPECT_FALSE(case_tensor("int4_g32_weight.quantized").equal(case_tensor("int4_g32_none.quantized")));
-  EXPECT_FALSE(case_tensor("int4_g32_weight.quantized").equal(case_tensor("int4_g32_group.quantized")));
   for (const nlohmann::json& item : gptq_cases()) {
     EXPECT_EQ(item["rtn_fallback"].get<bool>(), item["name"] == "int4_g32_not_positive_definite") << item["name"];
   }

@@ -9,12 +9,6 @@ of one sequence each (bf16 activations), divided by the sample count as prepare_
 come from the weight observer (memoryless_minmax) on the weight in its own dtype, as GPTQModifier's
 on_sequential_epoch_end observes it before the GPTQ loop. quantize_weight is llmcompressor's
 (modifiers/gptq/gptq_quantize.py, eager CPU backend) on a batch of one module.
-
-actorder "group": compressed-tensors 0.19 rejects it and llmcompressor 0.14.0.1 raises for it, so the case
-follows the last reference that had it (llm-compressor ab1ba3e, digest section 4.4 step 3): columns
-permuted by descending diag(H), qparams observed on the permuted weight with contiguous groups, GPTQ in
-that order, the result un-permuted, and g_idx[perm[k]] = k // group_size. It runs quantize_weight with
-actorder None on the permuted weight and Hessian, which performs exactly those operations.
 """
 
 import json
@@ -68,15 +62,12 @@ def weight_qparams(weight: torch.Tensor, args: QuantizationArgs):
 
 
 def add_case(name: str, args: QuantizationArgs, actorder: str, weight: str, hessian: str):
-    """actorder: "static", "weight", "none" or "group" (the emulation described above)."""
+    """actorder: "static", "weight" or "none"."""
     W, H = tensors[weight], tensors[hessian]
-    perm = torch.argsort(torch.diagonal(H), descending=True)
-    grouped = actorder == "group"
-    run_args = args.model_copy(update={"actorder": None if actorder in ("none", "group") else actorder})
-    observed = W[:, perm] if grouped else W
-    qparams = weight_qparams(observed, run_args)
-    w_in = observed.to(torch.float32, copy=True).unsqueeze(0)  # quantize_weight works in place
-    h_in = (H[perm][:, perm] if grouped else H).clone().unsqueeze(0)
+    run_args = args.model_copy(update={"actorder": None if actorder == "none" else actorder})
+    qparams = weight_qparams(W, run_args)
+    w_in = W.to(torch.float32, copy=True).unsqueeze(0)  # quantize_weight works in place
+    h_in = H.clone().unsqueeze(0)
     global_scale = qparams["global_scale"]
     quantized, losses, fallback = quantize_weight(
         weights=w_in,
@@ -89,11 +80,6 @@ def add_case(name: str, args: QuantizationArgs, actorder: str, weight: str, hess
         percdamp=DAMPENING,
     )
     quantized = quantized[0]
-    if grouped:
-        quantized = quantized[:, torch.argsort(perm)]
-        g_idx = torch.empty(COLS, dtype=torch.int64)
-        g_idx[perm] = torch.arange(COLS) // args.group_size
-        tensors[f"{name}.g_idx"] = g_idx
     tensors[f"{name}.quantized"] = quantized.contiguous()
     tensors[f"{name}.scale"] = qparams["scale"].contiguous()
     tensors[f"{name}.zero_point"] = qparams["zero_point"].contiguous()
@@ -129,7 +115,7 @@ def main(out: Path):
     tensors["h.npd"] = npd
 
     int4_g32 = QuantizationArgs(num_bits=4, type="int", symmetric=True, strategy="group", group_size=32)
-    for actorder in ("static", "weight", "group", "none"):
+    for actorder in ("static", "weight", "none"):
         add_case(f"int4_g32_{actorder}", int4_g32, actorder, "w.bf16", "h.main")
     add_case("int4_g32_fp32_weight", int4_g32, "weight", "w.fp32", "h.main")
     add_case("int4_g32_asym", int4_g32.model_copy(update={"symmetric": False}), "weight", "w.bf16", "h.main")

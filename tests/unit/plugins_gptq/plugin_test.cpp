@@ -1,5 +1,5 @@
 // tests/unit/plugins_gptq/plugin_test.cpp - gptq.so as built (dlopen), through the C ABI against the SDK
-// tests' fake host, with the quantization services (quant_weight, quant_weight_ordered, quant_fake_quantize)
+// tests' fake host, with the quantization services (quant_weight, quant_fake_quantize)
 // served by core/quant as the real host serves them: recipe keys, Hessians from calibrate, weights written
 // equal (exactly) to the reference's quantize_weight output cast to the weight's dtype, the Cholesky fallback,
 // and the errors that name a module.
@@ -45,28 +45,19 @@ at::Tensor from_fake(const fake::Tensor& t) {
   return tensor;
 }
 
-llmc_status* record(llmc_layer* layer, const char* module, const at::Tensor* order) {
+llmc_status* record(llmc_layer* layer, const char* module) {
   const auto args = weight_args.find(module);
   if (args == weight_args.end()) return fake::status(LLMC_ERROR_UNSUPPORTED, std::string("no scheme for ") + module);
   const at::Tensor weight = from_fake(layer->tensors.at(std::string(module) + ".weight"));
-  auto qparams = llmc::quant::compute_weight_qparams(order ? weight.index_select(1, *order) : weight, args->second);
+  auto qparams = llmc::quant::compute_weight_qparams(weight, args->second);
   if (!qparams) return fake::status(LLMC_ERROR_INTERNAL, qparams.error().message);
-  if (order) {  // group k of the order holds columns order[k * G, (k + 1) * G)
-    at::Tensor g_idx = at::empty({weight.size(1)}, at::kLong);
-    g_idx.index_put_({*order}, at::arange(weight.size(1), at::kLong).div(*args->second.group_size, "floor"));
-    qparams->g_idx = g_idx;
-  }
   recorded[module] = *qparams;
   return nullptr;
 }
 
 llmc_host_api make_api() {
   llmc_host_api api = fake::make_api();
-  api.quant_weight = [](llmc_layer* layer, const char* module, const char*) { return record(layer, module, nullptr); };
-  api.quant_weight_ordered = [](llmc_layer* layer, const char* module, const char*, const llmc_dl_tensor* order) {
-    const at::Tensor columns = as_tensor(*order).clone();
-    return record(layer, module, &columns);
-  };
+  api.quant_weight = [](llmc_layer* layer, const char* module, const char*) { return record(layer, module); };
   api.quant_fake_quantize = [](llmc_layer*, const char* module, const llmc_dl_tensor* values,
                                const llmc_dl_tensor* columns, llmc_dl_tensor* out) -> llmc_status* {
     const auto qparams = recorded.find(module);
@@ -196,7 +187,8 @@ TEST_F(GptqPluginTest, RejectsBadKeys) {
   const std::vector<std::pair<std::pair<std::string, fake::OptionValue>, std::string>> bad = {
       {{"block_size", std::int64_t{0}}, "block_size: must be positive"},
       {{"dampening_frac", -0.5}, "dampening_frac: must be >= 0"},
-      {{"actorder", std::string("dynamic")}, "actorder: expected \"static\", \"weight\", \"group\" or \"none\""},
+      {{"actorder", std::string("columns")}, "actorder: expected \"static\", \"weight\" or \"none\""},
+      {{"actorder", std::string("group")}, "actorder: actorder \"group\" was removed by compressed-tensors 0.19"},
       {{"weight_observer", std::string("max")}, "weight_observer: expected memoryless_minmax"},
   };
   for (const auto& [option, message] : bad) {
@@ -210,7 +202,7 @@ TEST_F(GptqPluginTest, RejectsBadKeys) {
 // q/k/v read one input (one Hessian); q and k quantize as the reference's quantize_weight did on the same
 // weight and Hessian, v's scheme has no weights and stays as it was.
 TEST_F(GptqPluginTest, QuantizesAsTheReference) {
-  for (const std::string actorder : {"static", "group", "none"}) {
+  for (const std::string actorder : {"static", "none"}) {
     SCOPED_TRACE(actorder);
     const nlohmann::json& c = testing::gptq_case("int4_g32_" + actorder);
     const at::Tensor weight = testing::case_tensor("w.bf16");
@@ -232,7 +224,6 @@ TEST_F(GptqPluginTest, QuantizesAsTheReference) {
     EXPECT_EQ(testing::difference(from_fake(layer.tensors[kQ + ".weight"]), expected), "");
     EXPECT_EQ(testing::difference(from_fake(layer.tensors[kK + ".weight"]), expected), "");
     EXPECT_TRUE(from_fake(layer.tensors[kV + ".weight"]).equal(weight));
-    EXPECT_EQ(recorded.at(kQ).g_idx.has_value(), actorder == "group");
     ASSERT_EQ(fake::take(api, descriptor->finalize(self)).first, LLMC_OK);
     EXPECT_TRUE(logged(LLMC_LOG_INFO, "model.layers.0: GPTQ on 2 modules")) << actorder;
     EXPECT_TRUE(logged(LLMC_LOG_INFO, "GPTQ quantized 2 modules, mean loss")) << actorder;
@@ -240,6 +231,17 @@ TEST_F(GptqPluginTest, QuantizesAsTheReference) {
     descriptor->destroy(self);
     self = nullptr;
   }
+}
+
+// weight_observer rewrites the scheme of each group once, as the reference's _apply_observer_overrides: the
+// config records it and the host gathers the inputs' importance that imatrix_mse weighs by.
+TEST_F(GptqPluginTest, WeightObserverRewritesTheSchemes) {
+  add_modules({kQ, kK}, &testing::gptq_case("int4_g32_static")["args"], testing::case_tensor("w.bf16"));
+  ASSERT_EQ(create({{"weight_observer", std::string("imatrix_mse")}}).first, LLMC_OK);
+  ASSERT_EQ(initialize(), (std::pair<std::int32_t, std::string>{LLMC_OK, ""}));
+  using WeightArg = std::tuple<std::int32_t, std::string, std::string>;
+  EXPECT_EQ(ctx.weight_args, (std::vector<WeightArg>{WeightArg(0, "actorder", "\"static\""),
+                                                      WeightArg(0, "observer", "\"imatrix_mse\"")}));
 }
 
 TEST_F(GptqPluginTest, NvFp4AndFp8BlockAsTheReference) {

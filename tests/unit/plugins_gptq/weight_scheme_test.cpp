@@ -41,14 +41,12 @@ TEST(ResolveActorder, StaticDefaultTakesTheSchemesValueElseWeight) {
   EXPECT_EQ(resolve_actorder("static", scheme(WeightStrategy::group)), ActOrder::weight);
   EXPECT_EQ(resolve_actorder("static", scheme(WeightStrategy::channel)), ActOrder::weight);
   EXPECT_EQ(resolve_actorder("static", scheme(WeightStrategy::group, ActOrder::weight)), ActOrder::weight);
-  EXPECT_EQ(resolve_actorder("static", scheme(WeightStrategy::group, ActOrder::group)), ActOrder::group);
 }
 
 TEST(ResolveActorder, ExplicitValuesAgreeingWithTheSchemeOrAlone) {
   EXPECT_EQ(resolve_actorder("none", scheme(WeightStrategy::group)), ActOrder::none);
   EXPECT_EQ(resolve_actorder("weight", scheme(WeightStrategy::tensor)), ActOrder::weight);
   EXPECT_EQ(resolve_actorder("weight", scheme(WeightStrategy::block, ActOrder::weight)), ActOrder::weight);
-  EXPECT_EQ(resolve_actorder("group", scheme(WeightStrategy::tensor_group)), ActOrder::group);
 }
 
 TEST(ResolveActorder, ConflictsAndUnknownValuesRaise) {
@@ -62,13 +60,18 @@ TEST(ResolveActorder, ConflictsAndUnknownValuesRaise) {
   EXPECT_THROW(resolve_actorder("dynamic", scheme(WeightStrategy::group)), std::invalid_argument);
 }
 
-TEST(ResolveActorder, GroupNeedsAGroupedStrategy) {
-  std::string warning;
-  EXPECT_EQ(resolve_actorder("group", scheme(WeightStrategy::channel), &warning), ActOrder::none);
-  EXPECT_NE(warning.find("channel"), std::string::npos) << warning;
-  warning.clear();
-  EXPECT_EQ(resolve_actorder("group", scheme(WeightStrategy::group), &warning), ActOrder::group);
-  EXPECT_TRUE(warning.empty());
+// compressed-tensors 0.19 removed actorder "group" (and its weight_g_idx) and llmcompressor 0.14 refuses it.
+TEST(ResolveActorder, GroupIsRefusedAsTheReferenceRefusesIt) {
+  for (const char* value : {"group", "dynamic"}) {
+    try {
+      resolve_actorder(value, scheme(WeightStrategy::group));
+      FAIL() << "expected a refusal of " << value;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_STREQ(e.what(), kGroupActorderRemoved);
+    }
+    const std::string json = std::string(R"({"weights": {"strategy": "group", "actorder": ")") + value + "\"}}";
+    EXPECT_THROW(parse_weight_scheme(json), std::invalid_argument) << json;
+  }
 }
 
 }  // namespace

@@ -27,6 +27,7 @@ from compressed_tensors.quantization.lifecycle.forward import (
     forward_quantize,
     quantize,
 )
+from compressed_tensors.quantization.lifecycle.helpers import disable_quantization
 from compressed_tensors.quantization.lifecycle.initialize import (
     initialize_module_for_quantization,
 )
@@ -114,6 +115,33 @@ def weight_case(name, args, shape, dtype_name, seed):
     observe(module, "weight")
     update_qparams(module, "weight")
     case = {"kind": "weight", "name": name, "dtype": dtype_name, "args": dump_args(args)}
+    record_weight_outputs(case, module, args)
+    cases.append(case)
+
+
+def imatrix_case(name, args, shape, dtype_name, seed, batches=3):
+    """A weight whose imatrix observer's forward-pre hook saw `batches` inputs of the module (calibration runs
+    with quantization off, as the modifiers run it); none gives the reference's uniform fallback. Records
+    the inputs, the importance statistic (sum of x^2 per input channel, token count) and the weight outputs."""
+    dtype = DTYPES[dtype_name]
+    module = torch.nn.Linear(shape[1], shape[0], bias=False, dtype=dtype)
+    module.weight.data = make_weight(shape, seed, dtype)
+    scheme = QuantizationScheme(targets=["Linear"], weights=args)
+    initialize_module_for_quantization(module, scheme)
+    initialize_observer(module, "weight")
+    module.apply(disable_quantization)
+    gain = torch.rand(shape[1], generator=torch.Generator().manual_seed(seed)) * 3.0  # uneven channels
+    for b in range(batches):
+        x = (make_activation((2, 5, shape[1]), seed + 100 + b, torch.float32) * gain).to(dtype)
+        add(f"{name}.batch{b}", x)
+        module(x)
+    observer = module.weight_observer
+    if batches:
+        add(f"{name}.importance_sum", observer._imatrix_sum)
+    case = {"kind": "imatrix", "name": name, "dtype": dtype_name, "args": dump_args(args), "batches": batches,
+            "tokens": int(observer._imatrix_count)}
+    observe(module, "weight")
+    update_qparams(module, "weight")
     record_weight_outputs(case, module, args)
     cases.append(case)
 
@@ -232,6 +260,27 @@ def main():
                    dtype_name, 1000 + seed)
         seed += 3
 
+    imatrix_specs = [  # (name, args, shape, batches)
+        ("int4_g64", QuantizationArgs(num_bits=4, group_size=64, observer="imatrix_mse"), (80, 192), 3),
+        ("int4_asym_channel", QuantizationArgs(num_bits=4, symmetric=False, strategy="channel",
+                                               observer="imatrix_mse"), (72, 200), 3),
+        ("int3_asym_g32_kwargs", QuantizationArgs(num_bits=3, symmetric=False, group_size=32, observer="imatrix_mse",
+                                                  observer_kwargs={"grid": 10, "maxshrink": 0.5, "norm": 2.0,
+                                                                   "patience": 0}), (80, 192), 2),
+        ("nvfp4", preset_weights("NVFP4A16").model_copy(update={"observer": "imatrix_mse"}), (48, 96), 3),
+        ("nvfp4_expanded", preset_weights("NVFP4A16").model_copy(update={"observer": "nvfp4_expanded_imatrix"}),
+         (48, 96), 3),
+        # the reference's uniform fallbacks: no calibration inputs, the tensor and block strategies
+        ("int4_g64_no_data", QuantizationArgs(num_bits=4, group_size=64, observer="imatrix_mse"), (80, 192), 0),
+        ("int8_tensor", QuantizationArgs(num_bits=8, observer="imatrix_mse"), (64, 160), 2),
+        ("int8_block_32x64", QuantizationArgs(num_bits=8, strategy="block", block_structure=[32, 64],
+                                              observer="imatrix_mse"), (100, 90), 2),
+    ]
+    for name, args, shape, batches in imatrix_specs:
+        for dtype_name in DTYPES:
+            imatrix_case(f"imatrix_{name}.{dtype_name}", args.model_copy(deep=True), shape, dtype_name, seed, batches)
+            seed += 1
+
     int8_tensor = QuantizationArgs(num_bits=8, strategy="tensor")
     observer_specs = [
         ("minmax_int8", int8_tensor.model_copy(update={"observer": "minmax"})),
@@ -244,6 +293,10 @@ def main():
                                                            "observer_kwargs": {"averaging_constant": 0.5}})),
         ("nvfp4_input", preset_name_to_scheme("NVFP4", ["Linear"]).input_activations),
         ("mse_int8", int8_tensor.model_copy(update={"observer": "mse"})),
+        ("mse_fp8_ema_half", preset_name_to_scheme("FP8", ["Linear"]).input_activations.model_copy(
+            update={"observer": "mse", "observer_kwargs": {"averaging_constant": 0.5}})),
+        ("mse_int8_asym_g16", QuantizationArgs(num_bits=8, symmetric=False, group_size=16, observer="mse")),
+        ("imatrix_int8", int8_tensor.model_copy(update={"observer": "imatrix_mse"})),  # uniform: not a weight
     ]
     for name, args in observer_specs:
         for dtype_name in ("bfloat16", "float32"):

@@ -150,8 +150,12 @@ TEST(quantErrors, AreValues) {
               HasSubstr("input width (48) divisible by group_size 32"));
   EXPECT_THAT(compute_weight_qparams(weight, args_from(R"({"type": "float", "num_bits": 4, "group_size": 16,
       "symmetric": false})")).error().message, HasSubstr("asymmetric quantization is not supported for FP4"));
-  EXPECT_THAT(compute_weight_qparams(weight, args_from(R"({"observer": "imatrix_mse"})")).error().message,
-              HasSubstr("observer 'imatrix_mse' is not supported"));
+  EXPECT_THAT(compute_weight_qparams(weight, args_from(R"({"observer": "maxmin"})")).error().message,
+              HasSubstr("observer 'maxmin' is not supported"));
+  EXPECT_THAT(compute_weight_qparams(weight, args_from(R"({"observer": "imatrix_mse", "observer_kwargs": {"grid": 0}})"))
+                  .error().message, HasSubstr("grid must be > 0"));
+  EXPECT_THAT(compute_weight_qparams(weight, args_from(R"({"observer": "imatrix_mse", "observer_kwargs": {"strict": 1}})"))
+                  .error().message, HasSubstr("observer_kwargs.strict must be true or false"));
   EXPECT_THAT(compute_weight_qparams(weight, args_from(R"({"observer": "mse", "observer_kwargs": {"expand": 0.5}})"))
                   .error().message, HasSubstr("expand value must be at least 1.0"));
   EXPECT_THAT(compute_weight_qparams(weight, args_from(R"({"strategy": "token", "dynamic": true})")).error().message,
@@ -166,6 +170,32 @@ TEST(quantErrors, AreValues) {
   QParams bad_g_idx = *qparams;
   bad_g_idx.g_idx = at::zeros({5}, at::kInt);
   EXPECT_THAT(fake_quantize(weight, bad_g_idx, group).error().message, HasSubstr("one group per column (48)"));
+}
+
+// imatrix_mse with strict = true raises where the reference's non-strict default falls back to uniform
+// weights (the fallbacks' results are reference_test.cpp's).
+TEST(quantImatrix, StrictRefusesWhatItCannotWeigh) {
+  const at::Tensor weight = at::randn({4, 48});
+  const recipe::QuantArgs group =
+      args_from(R"({"num_bits": 4, "group_size": 16, "observer": "imatrix_mse", "observer_kwargs": {"strict": true}})");
+  EXPECT_THAT(compute_weight_qparams(weight, group).error().message,
+              HasSubstr("imatrix_mse: no importance data available"));
+  InputImportance zeros;
+  ASSERT_TRUE(zeros.add(at::zeros({2, 3, 48})));
+  EXPECT_THAT(compute_weight_qparams(weight, group, std::nullopt, &zeros).error().message, HasSubstr("all zeros"));
+  InputImportance narrow;
+  ASSERT_TRUE(narrow.add(at::ones({3, 32})));
+  EXPECT_THAT(compute_weight_qparams(weight, group, std::nullopt, &narrow).error().message,
+              HasSubstr("size mismatch: expected 48, got 32"));
+  EXPECT_THAT(narrow.add(at::ones({3, 48})).error().message, HasSubstr("an input of 48 channels after inputs of 32"));
+  const recipe::QuantArgs tensor = args_from(R"({"observer": "imatrix_mse", "observer_kwargs": {"strict": true}})");
+  EXPECT_THAT(compute_weight_qparams(weight, tensor, std::nullopt, &zeros).error().message,
+              HasSubstr("the tensor strategy is not supported"));
+  EXPECT_THAT(Observer::create(tensor).error().message, HasSubstr("imatrix_mse: only supported for weight observers"));
+  InputImportance ones;
+  ASSERT_TRUE(ones.add(at::ones({1, 5, 48})));
+  EXPECT_EQ(ones.tokens, 5);
+  EXPECT_TRUE(compute_weight_qparams(weight, group, std::nullopt, &ones));
 }
 
 // The reference's weight cases again with the tensors on a CUDA device: the ATen path must give the CPU

@@ -1,7 +1,8 @@
 // tests/unit/quant/reference_test.cpp - bit-exact parity with the installed reference (llmcompressor
 // 0.14 + compressed-tensors 0.19, CPU) on the cases of make_reference_cases.py: weight qparams, quantized
-// values, fake-quantized and dequantized weights, fused global scales, activation observers over batches
-// and dynamic activation qparams. Tolerance everywhere: none (same bytes).
+// values, fake-quantized and dequantized weights, fused global scales, imatrix_mse's input importance and
+// weighted search, activation observers over batches and dynamic activation qparams. Tolerance everywhere:
+// none (same bytes).
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -98,6 +99,33 @@ TEST(quantReference, FusedGlobalScale) {
       expect_weight_outputs(name, args, *qparams);
     }
   }
+}
+
+// imatrix_mse: the importance gathered from the module's inputs as the reference's forward-pre hook gathers
+// it, then the weighted search; cases without inputs, or with the tensor and block strategies, are the
+// reference's uniform fallback.
+TEST(quantReference, ImatrixWeights) {
+  int weighted = 0;  // cases where the importance changed the scale: the test sees the weighting
+  for (const auto& item : cases_of("imatrix")) {
+    const std::string name = item["name"];
+    SCOPED_TRACE(name);
+    const recipe::QuantArgs args = args_of(item);
+    InputImportance importance;
+    for (int b = 0; b < item["batches"].get<int>(); ++b)
+      ASSERT_TRUE(importance.add(expected_tensor(fmt::format("{}.batch{}", name, b))));
+    EXPECT_EQ(importance.tokens, item["tokens"].get<int64_t>());
+    if (importance.tokens > 0) EXPECT_SAME(importance.sum, name + ".importance_sum");
+    const at::Tensor& weight = expected_tensor(name + ".weight");
+    auto qparams = compute_weight_qparams(weight, args, std::nullopt, &importance);
+    ASSERT_TRUE(qparams) << qparams.error().message;
+    EXPECT_EQ(qparams->global_scale.has_value(), item["has_global_scale"].get<bool>());
+    if (qparams->global_scale) EXPECT_SAME(*qparams->global_scale, name + ".global_scale");
+    expect_weight_outputs(name, args, *qparams);
+    auto uniform = compute_weight_qparams(weight, args);
+    ASSERT_TRUE(uniform) << uniform.error().message;
+    if (!at::equal(uniform->scale, qparams->scale)) ++weighted;
+  }
+  EXPECT_GE(weighted, 10);
 }
 
 TEST(quantReference, ActivationObserversOverBatches) {

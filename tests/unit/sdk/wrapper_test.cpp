@@ -345,6 +345,9 @@ TEST_F(SdkWrapper, LayerTensorsAreViews) {
   } catch (const sdk::Error& e) {
     EXPECT_EQ(e.code(), LLMC_ERROR_NOT_FOUND);
   }
+  EXPECT_FALSE(view.tensor_if_present("m", "bias"));
+  ASSERT_TRUE(view.tensor_if_present("m", "weight"));
+  EXPECT_EQ(view.tensor_if_present("m", "weight")->data_ptr(), weight.data_ptr());
 
   const sdk::OwnedTensor marker = context.allocate(sdk::int32, {1});
   marker.view().values<std::int32_t>()[0] = 2;

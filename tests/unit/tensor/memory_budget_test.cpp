@@ -44,6 +44,7 @@ TEST(MemoryBudget, ExceedingFailsWithoutChargingAndSaysWhy) {
   EXPECT_EQ(status.error().message,
             "memory budget of 512.0 MiB exceeded: allocating 'model.layers.0.mlp.up_proj.weight' (64.0 MiB) "
             "with 480.0 MiB in use; raise --memory-budget");
+  EXPECT_TRUE(status.error().out_of_memory);  // plugins see LLMC_ERROR_OUT_OF_MEMORY
   EXPECT_EQ(budget.in_use(), 480 * kMiB);
   EXPECT_TRUE(budget.reserve(32 * kMiB, "fits exactly"));
 }
