@@ -12,7 +12,6 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
-#include <limits>
 #include <sstream>
 #include <string>
 
@@ -27,20 +26,21 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
-// The fastest of repeated calls of `work` (at least three, until `budget` seconds have passed), after one
-// warm-up call (first-call costs: kernel selection, page faults). The fastest, because other processes
-// only ever add time: the plan estimates the run on this machine undisturbed.
+// The median of repeated calls of `work` (at least three, until `budget` seconds have passed), after one
+// warm-up call (first-call costs: kernel selection, page faults). The median: one call that another process
+// interrupts, or that catches the cores idle for a moment, does not set the rate the whole run will see.
 template <class Work>
 double seconds_per_call(Work&& work, double budget = 0.02) {
   work();
   const auto start = Clock::now();
-  double fastest = std::numeric_limits<double>::infinity();
-  for (int calls = 0; calls < 3 || (seconds_since(start) < budget && calls < 1000); ++calls) {
+  std::vector<double> calls;
+  while (calls.size() < 3 || (seconds_since(start) < budget && calls.size() < 1000)) {
     const auto call = Clock::now();
     work();
-    fastest = std::min(fastest, seconds_since(call));
+    calls.push_back(seconds_since(call));
   }
-  return fastest;
+  std::nth_element(calls.begin(), calls.begin() + static_cast<std::ptrdiff_t>(calls.size() / 2), calls.end());
+  return calls[calls.size() / 2];
 }
 
 at::TensorOptions options_of(at::ScalarType dtype) { return at::TensorOptions().dtype(dtype); }
@@ -148,6 +148,7 @@ void probe_quantization(const QuantizedWeightSample& sample, MachineRates& rates
   rates.column_seconds = column_seconds(sample, *qparams);
 }
 
+// One small ATen op on a weight column: SparseGPT's column loop makes a dozen of them per column.
 double op_seconds(int64_t rows) {
   const at::Tensor a = at::randn({std::max<int64_t>(rows, 1)}), b = at::randn({std::max<int64_t>(rows, 1)});
   return seconds_per_call([&] { (void)a.sub(b); }, 0.005);
@@ -156,7 +157,10 @@ double op_seconds(int64_t rows) {
 double memcpy_rate() {
   constexpr size_t kBytes = 8 << 20;
   std::vector<char> from(kBytes, 1), to(kBytes);
-  return static_cast<double>(kBytes) / seconds_per_call([&] { std::memcpy(to.data(), from.data(), kBytes); }, 0.005);
+  const double seconds = seconds_per_call([&] { std::memcpy(to.data(), from.data(), kBytes); }, 0.005);
+  volatile char last = to.back();  // the copies are read: no compiler may drop them
+  (void)last;
+  return static_cast<double>(kBytes) / seconds;
 }
 
 // Bytes of `fd` (of `size` bytes) in the page cache, and the offset of its first uncached page, if any.
@@ -191,8 +195,8 @@ double read_seconds_at(int fd, uint64_t offset, uint64_t bytes) {
   return std::max(seconds_since(start), 1e-6);
 }
 
-// The page cache's share of the checkpoint, the disk's rate on up to 16 MB it does not hold, and the cached
-// rate on the same bytes read again.
+// The page cache's share of the checkpoint (mincore), the disk's rate on up to 16 MB it does not hold, and
+// the cached rate on the same bytes read again (or on 16 MB of the largest file when the cache holds it all).
 void probe_reads(const std::vector<std::filesystem::path>& files, MachineRates& rates) {
   constexpr uint64_t kProbeBytes = 16 << 20;
   struct Region {
@@ -219,7 +223,6 @@ void probe_reads(const std::vector<std::filesystem::path>& files, MachineRates& 
     rates.cold_read_bytes = static_cast<double>(cold.bytes) / read_seconds_at(cold.fd.get(), cold.offset, cold.bytes);
     rates.hot_read_bytes = static_cast<double>(cold.bytes) / read_seconds_at(cold.fd.get(), cold.offset, cold.bytes);
   } else if (cached.fd) {
-    read_seconds_at(cached.fd.get(), 0, cached.bytes);  // the page cache holds it: this only warms the buffer
     rates.hot_read_bytes = static_cast<double>(cached.bytes) / read_seconds_at(cached.fd.get(), 0, cached.bytes);
     rates.cold_read_bytes = rates.hot_read_bytes;
   }

@@ -40,15 +40,15 @@ class [[nodiscard]] Expected {
 class [[nodiscard]] Status {
  public:
   Status() = default;
-  Status(Error error) : error_(std::move(error.message)), failed_(true) {}
+  Status(Error error) : error_(std::move(error)), failed_(true) {}
   static Status ok() { return {}; }
 
   bool has_value() const { return !failed_; }
   explicit operator bool() const { return !failed_; }
-  Error error() const { assert(failed_); return Error{error_}; }
+  Error error() const { assert(failed_); return error_; }
 
  private:
-  std::string error_;
+  Error error_;
   bool failed_ = false;
 };
 

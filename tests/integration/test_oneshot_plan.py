@@ -2,6 +2,7 @@
 (nothing is written at --output), as JSON with --plan-json and as the "plan" event of --log-json; every run
 logs the same estimate in one line; and the estimate against what a real run measures."""
 import json
+import os
 import re
 import subprocess
 import sys
@@ -173,9 +174,9 @@ def estimate_and_measure(llmc_bin, model, recipe, dataset, tmp_path):
 
 
 def test_the_estimate_is_within_twice_the_run(llmc_bin, binary_dir, tmp_path):
-    # A fast-tier bound: on a shared 2-core machine other processes can slow a run down by 2x and more, while
-    # the estimate is for the machine undisturbed (the probes keep their fastest repetition). The slow tier
-    # holds it to 25%.
+    # A fast-tier bound: the estimate is for the machine as loaded while the plan probes it, and on a shared
+    # 2-core machine processes that come and go during the run change its time by 2x and more. The slow tier
+    # holds it to 25%, on a machine nothing else loads.
     model = synth(binary_dir, tmp_path / "model", "--hidden", "256", "--intermediate", "768", "--layers", "4",
                   "--heads", "4", "--kv-heads", "2", "--vocab", "4096")
     dataset = token_ids(tmp_path / "ids.jsonl", 8, 256, 4096)
@@ -186,8 +187,11 @@ def test_the_estimate_is_within_twice_the_run(llmc_bin, binary_dir, tmp_path):
 
 @pytest.mark.slow
 def test_the_estimate_is_within_a_quarter_of_the_run(llmc_bin, binary_dir, tmp_path):
-    # SmolLM2-135M's shapes, 8 of its 30 layers, 8 samples of 512 tokens: a GPTQ run of about a minute. Run
-    # it on a machine that nothing else loads: the estimate is for the machine undisturbed.
+    # SmolLM2-135M's shapes, 8 of its 30 layers, 8 samples of 512 tokens: a GPTQ run of about 40 s on 2 cores.
+    # Other processes coming and going during the run change its time and not the estimate (made before it),
+    # so this needs a machine nothing else loads.
+    if os.getloadavg()[0] > 1:
+        pytest.skip(f"load average {os.getloadavg()[0]:.1f}: timings need a machine nothing else loads")
     model = synth(binary_dir, tmp_path / "model", "--preset", "smollm2-135m", "--layers", "8")
     dataset = token_ids(tmp_path / "ids.jsonl", 8, 512, 49152)
     plan, wall, peak = estimate_and_measure(llmc_bin, model, write_recipe(tmp_path, GPTQ), dataset, tmp_path)
