@@ -16,8 +16,8 @@ RUN_FIGURES = ("wall_s", "user_s", "sys_s", "cpu_s", "peak_rss_bytes", "peak_gpu
 MEDIANS = ("wall_s", "cpu_s", "user_s", "sys_s", "peak_rss_bytes", "peak_gpu_bytes", "output_bytes",
            "other_processes_cpu_s", "io_bytes_per_s", "bandwidth_fraction")
 SCENARIOS = ["w4a16/tiny", "fp8_dynamic/tiny", "gptq_w4a16/tiny"]
-TARGETS = {"w4a16": ["time", "memory", "bandwidth"], "fp8_dynamic": ["time", "memory", "bandwidth"],
-           "gptq_w4a16": ["time", "memory", "perplexity"]}
+TARGETS = {"w4a16": ["time", "memory", "bandwidth", "plan"], "fp8_dynamic": ["time", "memory", "bandwidth", "plan"],
+           "gptq_w4a16": ["time", "memory", "perplexity", "plan"]}
 SAMPLES, MAX_SEQ_LENGTH = 4, 64
 QUALITY = ("original_perplexity", "perplexity", "mean_kl", "max_kl", "top1_agreement", "windows",
            "predicted_tokens")
@@ -64,6 +64,28 @@ def test_results_json_has_every_figure(bench_run):
         assert all(isinstance(target["met"], bool) for target in summary["targets"])
 
 
+def test_llmc_runs_compare_their_plan_with_the_measurement(bench_run):
+    out, _ = bench_run
+    results = json.loads((out / "results.json").read_text())
+    for scenario in results["scenarios"]:
+        llmc, reference = scenario["runs"]
+        assert reference["plan"] is None
+        plan = llmc["plan"]
+        assert plan["measured_wall_s"] == llmc["wall_s"] and plan["measured_peak_rss_bytes"] == llmc["peak_rss_bytes"]
+        assert plan["time_ratio"] == pytest.approx(plan["estimated_s"] / llmc["wall_s"])
+        assert plan["memory_ratio"] == pytest.approx(plan["estimated_peak_bytes"] / llmc["peak_rss_bytes"])
+        stages = {stage["name"]: stage for stage in plan["stages"]}
+        assert sum(stage["estimated_s"] for stage in stages.values()) == pytest.approx(plan["estimated_s"])
+        # the write stage is measured by the run's write events; the start-up was measured before the plan
+        assert stages["write shards"]["measured_s"] > 0
+        assert stages["start-up and probes"]["measured_by_plan"] and stages["start-up and probes"]["measured_s"] is None
+        if scenario["method"] == "gptq_w4a16":
+            assert stages["calibrate: modifier 1 (gptq)"]["measured_s"] > 0
+        assert scenario["summary"]["plan"]["time_ratio"] == plan["time_ratio"]  # one repeat: its own median
+        [judged] = [target for target in scenario["summary"]["targets"] if target["target"] == "plan"]
+        assert judged["met"] == (abs(plan["time_ratio"] - 1) <= 0.25 and abs(plan["memory_ratio"] - 1) <= 0.25)
+
+
 def test_calibrated_scenario_gives_both_tools_the_same_token_ids(bench_run):
     out, _ = bench_run
     results = json.loads((out / "results.json").read_text())
@@ -101,7 +123,7 @@ def test_table_and_chart_are_written(bench_run):
     out, result = bench_run
     table = (out / "table.md").read_text()
     for needle in [f"| {name} |" for name in SCENARIOS] + ["Targets of issue 6", "Sequential bandwidth",
-                                                          "Calibrated scenarios"]:
+                                                          "Calibrated scenarios", "--plan`'s estimate"]:
         assert needle in table
     if shutil.which("nvidia-smi") is None:
         assert "| n/a | n/a |" in table, "no GPU: the peak GPU memory columns say n/a"

@@ -12,6 +12,7 @@ import shutil
 from calibration import CalibrationTokens
 from machine import busy_cpu_seconds
 from measure import evict_from_page_cache, run_measured, tree_bytes
+from plan_check import compare_plan
 from programs import Programs
 from quality import evaluate
 from scenarios import Scenario
@@ -20,9 +21,9 @@ TOOLS = ("llmc", "reference")
 
 
 def _command(tool: str, scenario: Scenario, programs: Programs, model_dir: pathlib.Path, recipe: pathlib.Path,
-             output: pathlib.Path, calibration: CalibrationTokens | None) -> list:
+             output: pathlib.Path, calibration: CalibrationTokens | None, events: pathlib.Path) -> list:
     if tool == "llmc":
-        return programs.llmc_oneshot(model_dir, recipe, output, calibration)
+        return programs.llmc_oneshot(model_dir, recipe, output, calibration, events)
     return programs.reference_oneshot(model_dir, json.dumps(scenario.reference_modifiers()), output, calibration)
 
 
@@ -43,13 +44,15 @@ def run_scenario(scenario: Scenario, programs: Programs, model_dir: pathlib.Path
             os.sync()
             evict_from_page_cache(model_dir)
             print(f"  {scenario.name}: {tool}, repeat {repeat + 1} of {repeats}", flush=True)
+            events = work / f"{tool}-{repeat}.events.jsonl"
             machine_busy = busy_cpu_seconds()
-            measurement = run_measured(_command(tool, scenario, programs, model_dir, recipe, output, calibration),
-                                       work / f"{tool}-{repeat}.log", env=env)
+            measurement = run_measured(_command(tool, scenario, programs, model_dir, recipe, output, calibration,
+                                                events), work / f"{tool}-{repeat}.log", env=env)
             # the CPU time other processes took meanwhile: how contended this run was
             others = max(0.0, busy_cpu_seconds() - machine_busy - measurement.cpu_s)
             runs.append({"tool": tool, "repeat": repeat, **measurement.to_json(), "input_bytes": input_bytes,
-                         "output_bytes": tree_bytes(output), "other_processes_cpu_s": others})
+                         "output_bytes": tree_bytes(output), "other_processes_cpu_s": others,
+                         "plan": compare_plan(events, measurement) if tool == "llmc" else None})
             if repeat == 0:
                 first_outputs[tool] = output
             else:

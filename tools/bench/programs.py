@@ -28,8 +28,9 @@ class Programs:
         return subprocess.run([str(self.llmc), "--version"], capture_output=True, text=True, check=True).stdout.strip()
 
     def llmc_oneshot(self, model: pathlib.Path, recipe: pathlib.Path, output: pathlib.Path,
-                     calibration: CalibrationTokens | None) -> list:
-        command = [self.llmc, "oneshot", "--model", model, "--recipe", recipe, "--output", output, "--quiet"]
+                     calibration: CalibrationTokens | None, events: pathlib.Path) -> list:
+        command = [self.llmc, "oneshot", "--model", model, "--recipe", recipe, "--output", output, "--quiet",
+                   "--log-json", events]
         if calibration:
             command += ["--dataset", calibration.path, "--samples", calibration.samples, "--max-seq-length",
                         calibration.max_seq_length]

@@ -87,6 +87,20 @@ def _quality_table(scenarios: list) -> list:
     return lines
 
 
+def _plan_table(scenarios: list) -> list:
+    """The first llmc run's plan against its measurement, with the stages whose events measured them."""
+    lines = ["| scenario | estimated | measured wall | est/measured | estimated peak | measured peak RSS | "
+             "est/measured | stages: estimated / measured s |", "|---|---|---|---|---|---|---|---|"]
+    for scenario in scenarios:
+        plan = next(run["plan"] for run in scenario["runs"] if run["tool"] == "llmc")
+        stages = "; ".join(f"{stage['name']} {stage['estimated_s']:.1f} / {stage['measured_s']:.1f}"
+                           for stage in plan["stages"] if stage["measured_s"] is not None)
+        lines.append(f"| {scenario['name']} | {_seconds(plan['estimated_s'])} | {_seconds(plan['measured_wall_s'])} | "
+                     f"{plan['time_ratio']:.3f} | {_mb(plan['estimated_peak_bytes'])} | "
+                     f"{_mb(plan['measured_peak_rss_bytes'])} | {plan['memory_ratio']:.3f} | {stages} |")
+    return lines
+
+
 def _targets_table(scenarios: list) -> list:
     lines = ["| scenario | target | measured | met |", "|---|---|---|---|"]
     for scenario in scenarios:
@@ -108,6 +122,8 @@ def markdown(results: dict) -> str:
         lines += ["", f"Quality against the original model (`llmc eval`, {results['eval_data']}, 512-token "
                       "windows; KL(original || output) per token, top-1 agreement with the original):", ""]
         lines += quality
+    lines += ["", "`llmc oneshot --plan`'s estimate (logged by each run before any work) against the same run "
+              "measured (first repeat; the targets use the medians over repeats):", ""] + _plan_table(scenarios)
     lines += ["", "Targets of issue 6:", ""] + _targets_table(scenarios)
     if results["calibration"]:
         lines += ["", _calibration_line(results)]

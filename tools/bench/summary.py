@@ -1,9 +1,10 @@
 """A scenario's figures reduced to what the report shows: per-tool medians, llmc/reference ratios (the median of
 the per-repeat ratios, each repeat's llmc run paired with the reference run after it), the I/O rate as a share of the
 machine's bandwidth, the perplexity of llmc's output over the reference's, and the issue's targets judged on those
-figures."""
+figures, and llmc's --plan estimate against its measured runs."""
 import statistics
 
+from plan_check import TOLERANCE, within_tolerance
 from scenarios import Targets
 
 MEASURES = ("wall_s", "cpu_s", "user_s", "sys_s", "peak_rss_bytes", "output_bytes", "other_processes_cpu_s")
@@ -59,6 +60,20 @@ def _judge(targets: Targets, ratios: dict, llmc: dict, perplexity_ratio: float |
     return judged
 
 
+def _plan_summary(llmc_runs: list) -> dict:
+    """Medians over llmc's runs of the estimate/measured ratios (time: the plan's total against the wall time)."""
+    plans = [run["plan"] for run in llmc_runs]
+    return {measure: statistics.median(plan[measure] for plan in plans) for measure in ("time_ratio", "memory_ratio")}
+
+
+def _judge_plan(plan: dict) -> dict:
+    time, memory = plan["time_ratio"], plan["memory_ratio"]
+    return {"target": "plan", "requirement": f"--plan's time and peak memory within {TOLERANCE:.0%} of the run's",
+            "bound": TOLERANCE, "measured": max(abs(time - 1), abs(memory - 1)),
+            "met": within_tolerance(time) and within_tolerance(memory),
+            "text": f"estimate/measured: time {time:.3f}, peak memory {memory:.3f}"}
+
+
 def summarize(result: dict, bandwidth: dict, targets: Targets) -> dict:
     by_tool = {tool: [run for run in result["runs"] if run["tool"] == tool] for tool in ("llmc", "reference")}
     medians = {tool: _tool_medians(runs, bandwidth) for tool, runs in by_tool.items()}
@@ -67,5 +82,6 @@ def summarize(result: dict, bandwidth: dict, targets: Targets) -> dict:
                   for measure in RATIOS}
     ratios = {measure: statistics.median(values) for measure, values in per_repeat.items()}
     perplexity_ratio = _perplexity_ratio(result["quality"])
+    plan = _plan_summary(by_tool["llmc"])
     return {"medians": medians, "ratios": ratios, "ratios_per_repeat": per_repeat, "perplexity_ratio": perplexity_ratio,
-            "targets": _judge(targets, ratios, medians["llmc"], perplexity_ratio)}
+            "plan": plan, "targets": _judge(targets, ratios, medians["llmc"], perplexity_ratio) + [_judge_plan(plan)]}
