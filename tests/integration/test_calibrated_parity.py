@@ -40,17 +40,16 @@ perplexity comparison of the issue's recipes, are @slow.
 import dataclasses
 import json
 import math
-import os
 import pathlib
 import re
 import subprocess
-import sys
-import time
 import tomllib
 
 import pytest
 
 from conftest import SOURCE_DIR
+from parity_support import (Outcome, TieredParity, finish_reference, single_thread_env, start_reference,
+                            tiered)
 from test_rtn_parity import json_differences, toml_value
 
 REFERENCE_SCRIPT = pathlib.Path(__file__).with_name("calibrated_reference.py")
@@ -136,8 +135,6 @@ CASES = {
     "nvfp4_bf16": Case("bf16", (modifier("rtn", scheme="NVFP4"),), "quantized", slow=True),
 }
 
-FAST_CASES = [name for name, case in CASES.items() if not case.slow]
-SLOW_CASES = [name for name, case in CASES.items() if case.slow]
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -266,40 +263,6 @@ def write_jsonl(path: pathlib.Path, rows: list) -> pathlib.Path:
 # Running both sides
 
 
-@dataclasses.dataclass
-class Outcome:
-    llmc_dir: pathlib.Path
-    llmc: subprocess.CompletedProcess
-    reference_dir: pathlib.Path
-    reference: dict  # the reference subprocess's result for the case
-    model_dir: pathlib.Path
-
-
-def single_thread_env() -> dict:
-    # one thread each: the two processes share the cores instead of oversubscribing them
-    return dict(os.environ, OMP_NUM_THREADS="1")
-
-
-def start_reference(work: pathlib.Path, jobs: dict) -> subprocess.Popen:
-    spec = work / "spec.json"
-    spec.write_text(json.dumps({"cases": jobs, "results": str(work / "results.json")}))
-    with open(work / "reference.log", "w") as log:  # the child writes to its own copy of the descriptor
-        return subprocess.Popen([sys.executable, str(REFERENCE_SCRIPT), str(spec)], stdout=log,
-                                stderr=subprocess.STDOUT, cwd=work, env=single_thread_env())
-
-
-def finish_reference(work: pathlib.Path, reference: subprocess.Popen, timeout: int) -> dict:
-    try:
-        reference.wait(timeout=timeout)
-    finally:
-        if reference.poll() is None:
-            reference.kill()
-            reference.wait()
-    tail = (work / "reference.log").read_text()[-4000:]
-    assert reference.returncode == 0, f"the reference subprocess failed:\n{tail}"
-    return json.loads((work / "results.json").read_text())
-
-
 def run_llmc(llmc_bin, model_dir, recipe, output, dataset, samples, seq_len) -> subprocess.CompletedProcess:
     return subprocess.run([str(llmc_bin), "oneshot", "--model", str(model_dir), "--recipe", str(recipe),
                            "--output", str(output), "--dataset", str(dataset), "--samples", str(samples),
@@ -307,52 +270,23 @@ def run_llmc(llmc_bin, model_dir, recipe, output, dataset, samples, seq_len) -> 
                           env=single_thread_env())
 
 
-class Parity:
+class Parity(TieredParity):
+    REFERENCE_SCRIPT = [REFERENCE_SCRIPT]
+    REFERENCE_TIMEOUT_S = 900
+
     def __init__(self, root: pathlib.Path, llmc_bin: pathlib.Path):
-        self.root = root
-        self.llmc_bin = llmc_bin
-        self.models = {}
-        self.outcomes = {}
-        self.timings = {}
+        super().__init__(root, llmc_bin, CASES, MODELS, save_model)
         self.dataset = write_jsonl(root / "calibration.jsonl", token_rows(SAMPLES, SEQ_LEN, 1234))
 
-    def model_dir(self, name: str) -> pathlib.Path:
-        if name not in self.models:
-            path = self.root / "models" / name
-            save_model(path, *MODELS[name])
-            self.models[name] = path
-        return self.models[name]
+    def reference_job(self, name: str, output: pathlib.Path) -> dict:
+        return {"model": str(self.model_dir(CASES[name].model)), "modifiers": reference_modifiers(CASES[name].modifiers),
+                "dataset": str(self.dataset), "max_seq_length": SEQ_LEN, "output": str(output)}
 
-    def get(self, name: str) -> Outcome:
-        if name not in self.outcomes:
-            self._run_tier(SLOW_CASES if CASES[name].slow else FAST_CASES)
-        return self.outcomes[name]
-
-    def _run_tier(self, names: list) -> None:
-        started = time.perf_counter()
-        tier = "slow" if CASES[names[0]].slow else "fast"
-        work = self.root / tier
-        work.mkdir(parents=True)
-        jobs = {name: {"model": str(self.model_dir(CASES[name].model)),
-                       "modifiers": reference_modifiers(CASES[name].modifiers), "dataset": str(self.dataset),
-                       "max_seq_length": SEQ_LEN, "output": str(work / "reference" / name)} for name in names}
-        reference = start_reference(work, jobs)
-        llmc, llmc_seconds = {}, {}
-        try:
-            for name in names:
-                recipe = work / f"{name}.toml"
-                recipe.write_text(llmc_recipe(CASES[name].modifiers))
-                begun = time.perf_counter()
-                llmc[name] = run_llmc(self.llmc_bin, jobs[name]["model"], recipe, work / "llmc" / name,
-                                      self.dataset, SAMPLES, SEQ_LEN)
-                llmc_seconds[name] = round(time.perf_counter() - begun, 2)
-        finally:
-            results = finish_reference(work, reference, timeout=900)
-        for name in names:
-            self.outcomes[name] = Outcome(work / "llmc" / name, llmc[name], pathlib.Path(jobs[name]["output"]),
-                                          results[name], pathlib.Path(jobs[name]["model"]))
-        self.timings[tier] = {"total_s": round(time.perf_counter() - started, 1), "llmc_s": llmc_seconds,
-                              "reference_s": {name: results[name]["seconds"] for name in names}}
+    def run_llmc(self, name: str, work: pathlib.Path, output: pathlib.Path) -> subprocess.CompletedProcess:
+        recipe = work / f"{name}.toml"
+        recipe.write_text(llmc_recipe(CASES[name].modifiers))
+        return run_llmc(self.llmc_bin, self.model_dir(CASES[name].model), recipe, output, self.dataset, SAMPLES,
+                        SEQ_LEN)
 
 
 @pytest.fixture(scope="session")
@@ -515,16 +449,12 @@ def ran_both(outcome: Outcome) -> None:
 # Tests on the tiny models
 
 
-def tiered(names):
-    return [pytest.param(name, marks=[pytest.mark.slow] if CASES[name].slow else []) for name in names]
-
-
 COMPARED = [name for name, case in CASES.items() if not case.reference_error]
 QUANTIZED = [name for name in COMPARED if CASES[name].check == "quantized"]
 SPARSE_CASES = [name for name in COMPARED if CASES[name].check == "sparse"]
 
 
-@pytest.mark.parametrize("name", tiered(COMPARED))
+@pytest.mark.parametrize("name", tiered(CASES, COMPARED))
 def test_same_tensors_and_config_as_the_reference(calibrated, name):
     outcome = calibrated.get(name)
     ran_both(outcome)
@@ -532,7 +462,7 @@ def test_same_tensors_and_config_as_the_reference(calibrated, name):
     assert_configs_equal(outcome)
 
 
-@pytest.mark.parametrize("name", tiered(QUANTIZED))
+@pytest.mark.parametrize("name", tiered(CASES, QUANTIZED))
 def test_quantization_parameters_equal_the_reference(calibrated, name):
     import torch
 
@@ -555,7 +485,7 @@ def test_quantization_parameters_equal_the_reference(calibrated, name):
     assert not differences, "\n".join(differences)
 
 
-@pytest.mark.parametrize("name", tiered(QUANTIZED))
+@pytest.mark.parametrize("name", tiered(CASES, QUANTIZED))
 def test_weight_codes_match_the_reference(calibrated, name):
     tolerance, outcome = CASES[name].tolerance, calibrated.get(name)
     ran_both(outcome)
@@ -569,7 +499,7 @@ def test_weight_codes_match_the_reference(calibrated, name):
     assert not failures, "\n".join(failures)
 
 
-@pytest.mark.parametrize("name", tiered(QUANTIZED + SPARSE_CASES))
+@pytest.mark.parametrize("name", tiered(CASES, QUANTIZED + SPARSE_CASES))
 def test_dequantized_weights_match_the_reference(calibrated, name):
     """Every tensor of transformers' decompressed models: each Linear weight within dense_rel (relative
     Frobenius), every other tensor (embeddings, norms, head) within dense_rel elementwise."""
@@ -592,7 +522,7 @@ def test_dequantized_weights_match_the_reference(calibrated, name):
     assert not failures, "\n".join(failures)
 
 
-@pytest.mark.parametrize("name", tiered(SPARSE_CASES))
+@pytest.mark.parametrize("name", tiered(CASES, SPARSE_CASES))
 def test_sparsity_masks_equal_the_reference(calibrated, name):
     outcome = calibrated.get(name)
     ran_both(outcome)
@@ -608,7 +538,7 @@ def test_sparsity_masks_equal_the_reference(calibrated, name):
     assert not failures, "\n".join(failures)
 
 
-@pytest.mark.parametrize("name", tiered(COMPARED))
+@pytest.mark.parametrize("name", tiered(CASES, COMPARED))
 def test_output_error_matches_the_reference(calibrated, name):
     """The relative error of the logits vs the uncompressed model's: llmc's within quality_rel of the
     reference's. The one check of a multi-modifier recipe (each side's pipeline is its own by design)."""
@@ -694,7 +624,7 @@ class SmolLM2Runs:
             job = {"model": str(self.checkpoint), "modifiers": reference_modifiers(self.recipe_tables(name)[0]),
                    "dataset": str(self.dataset), "max_seq_length": SMOLLM2_SEQ_LEN,
                    "output": str(self.reference_dir(name))}
-            reference = start_reference(work, {name: job})
+            reference = start_reference(work, [REFERENCE_SCRIPT], {name: job})
             try:
                 self.llmc(name)
             finally:

@@ -25,6 +25,8 @@ import warnings
 
 import pytest
 
+from parity_support import TieredParity, single_thread_env, tiered
+
 ATTN = r"re:.*self_attn\.(q|k|v|o)_proj$"
 MLP = r"re:.*mlp\.(gate|up|down)_proj$"
 INT4_G64 = {"num_bits": 4, "type": "int", "symmetric": True, "strategy": "group", "group_size": 64}
@@ -106,8 +108,6 @@ CASES = {
     "odd_int6_asym_g32_mse": Case("odd", {"targets": ["Linear"], "weights": INT6_ASYM_G32_MSE}, slow=True),
 }
 
-FAST_CASES = [name for name, case in CASES.items() if not case.slow]
-SLOW_CASES = [name for name, case in CASES.items() if case.slow]
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -206,76 +206,26 @@ def reference_main(spec_path: str) -> None:
 # Fixtures: the models, then one tier at a time (reference subprocess in the background, llmc jobs meanwhile)
 
 
-@dataclasses.dataclass
-class Outcome:
-    llmc_dir: pathlib.Path
-    llmc: subprocess.CompletedProcess
-    reference_dir: pathlib.Path
-    reference: dict  # the reference subprocess's result for the case
+class Parity(TieredParity):
+    REFERENCE_SCRIPT = [__file__, "reference"]
+    REFERENCE_TIMEOUT_S = 600
 
+    def reference_job(self, name: str, output: pathlib.Path) -> dict:
+        case = CASES[name]
+        return {"model": str(self.model_dir(case.model)), "dtype": MODELS[case.model][0], "reference": case.reference,
+                "output": str(output)}
 
-class Parity:
-    def __init__(self, root: pathlib.Path, llmc_bin: pathlib.Path):
-        self.root = root
-        self.llmc_bin = llmc_bin
-        self.models = {}
-        self.outcomes = {}
-        self.timings = {}
-
-    def model_dir(self, name: str) -> pathlib.Path:
-        if name not in self.models:
-            path = self.root / "models" / name
-            save_model(path, *MODELS[name])
-            self.models[name] = path
-        return self.models[name]
-
-    def get(self, name: str) -> Outcome:
-        if name not in self.outcomes:
-            self._run_tier(SLOW_CASES if CASES[name].slow else FAST_CASES)
-        return self.outcomes[name]
-
-    def _run_tier(self, names: list) -> None:
-        started = time.perf_counter()
-        tier = "slow" if CASES[names[0]].slow else "fast"
-        work = self.root / tier
-        work.mkdir(parents=True)
-        jobs = {name: {"model": str(self.model_dir(CASES[name].model)), "dtype": MODELS[CASES[name].model][0],
-                       "reference": CASES[name].reference, "output": str(work / "reference" / name)}
-                for name in names}
-        spec = work / "spec.json"
-        spec.write_text(json.dumps({"cases": jobs, "results": str(work / "results.json")}))
-        log = work / "reference.log"
-        # one thread each: the two processes share the cores instead of oversubscribing them (OpenMP teams whose
-        # threads get descheduled make small ATen ops, such as the MSE search's, 10-50x slower)
-        env = dict(os.environ, OMP_NUM_THREADS="1")
-        with open(log, "w") as log_file:
-            reference = subprocess.Popen([sys.executable, __file__, "reference", str(spec)], stdout=log_file,
-                                         stderr=subprocess.STDOUT, cwd=work, env=env)
-            llmc = {}
-            try:
-                for name in names:
-                    recipe = work / f"{name}.toml"
-                    recipe.write_text(llmc_recipe(CASES[name].reference))
-                    llmc[name] = subprocess.run(
-                        [str(self.llmc_bin), "oneshot", "--model", jobs[name]["model"], "--recipe", str(recipe),
-                         "--output", str(work / "llmc" / name)], capture_output=True, text=True, timeout=300, env=env)
-                reference.wait(timeout=600)
-            finally:
-                if reference.poll() is None:
-                    reference.kill()
-        tail = log.read_text()[-4000:]
-        assert reference.returncode == 0, f"the reference subprocess failed:\n{tail}"
-        results = json.loads((work / "results.json").read_text())
-        for name in names:
-            self.outcomes[name] = Outcome(work / "llmc" / name, llmc[name], pathlib.Path(jobs[name]["output"]),
-                                          results[name])
-        self.timings[tier] = {"total_s": round(time.perf_counter() - started, 1),
-                              "reference_s": {name: results[name]["seconds"] for name in names}}
+    def run_llmc(self, name: str, work: pathlib.Path, output: pathlib.Path) -> subprocess.CompletedProcess:
+        recipe = work / f"{name}.toml"
+        recipe.write_text(llmc_recipe(CASES[name].reference))
+        return subprocess.run([str(self.llmc_bin), "oneshot", "--model", str(self.model_dir(CASES[name].model)),
+                               "--recipe", str(recipe), "--output", str(output)], capture_output=True, text=True,
+                              timeout=300, env=single_thread_env())
 
 
 @pytest.fixture(scope="session")
 def parity(llmc_bin, tmp_path_factory):
-    return Parity(tmp_path_factory.mktemp("rtn_parity"), llmc_bin)
+    return Parity(tmp_path_factory.mktemp("rtn_parity"), llmc_bin, CASES, MODELS, save_model)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -415,14 +365,10 @@ def assert_logits_equal(case: Case, llmc_dir: pathlib.Path, reference_dir: pathl
 # Tests
 
 
-def tiered(names):
-    return [pytest.param(name, marks=[pytest.mark.slow] if CASES[name].slow else []) for name in names]
-
-
 QUANTIZING = [name for name, case in CASES.items() if not case.expect_error]
 
 
-@pytest.mark.parametrize("name", tiered(QUANTIZING))
+@pytest.mark.parametrize("name", tiered(CASES, QUANTIZING))
 def test_tensors_equal_the_reference(parity, name):
     case, outcome = CASES[name], parity.get(name)
     assert outcome.reference.get("ok"), f"the reference failed: {outcome.reference}"
@@ -433,7 +379,7 @@ def test_tensors_equal_the_reference(parity, name):
         assert_tensors_equal(outcome.llmc_dir, outcome.reference_dir)
 
 
-@pytest.mark.parametrize("name", tiered(QUANTIZING))
+@pytest.mark.parametrize("name", tiered(CASES, QUANTIZING))
 def test_config_equals_the_reference(parity, name):
     case, outcome = CASES[name], parity.get(name)
     assert outcome.reference.get("ok") and outcome.llmc.returncode == 0
@@ -475,7 +421,7 @@ def assert_packed_values_equal(llmc_dir: pathlib.Path, reference_dir: pathlib.Pa
             assert torch.equal(ours[name].view(torch.uint8), value.view(torch.uint8)), name
 
 
-@pytest.mark.parametrize("name", tiered(QUANTIZING))
+@pytest.mark.parametrize("name", tiered(CASES, QUANTIZING))
 def test_transformers_logits_equal_the_reference(parity, name):
     outcome = parity.get(name)
     assert outcome.reference.get("ok") and outcome.llmc.returncode == 0
