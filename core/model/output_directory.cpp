@@ -1,7 +1,12 @@
 // core/model/output_directory.cpp
 #include "model/output_directory.h"
 
+#include <signal.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
 
 #include <fstream>
 #include <random>
@@ -21,7 +26,28 @@ std::filesystem::path sibling(const std::filesystem::path& final_path, std::stri
          fmt::format(".{}.{}-{}-{:016x}", final_path.filename().string(), kind, ::getpid(), tag);
 }
 
+// The process number in a sibling's name ".<name>.<kind>-<pid>-<tag>", or 0.
+pid_t sibling_pid(std::string_view entry, std::string_view prefix) {
+  if (!entry.starts_with(prefix)) return 0;
+  entry.remove_prefix(prefix.size());
+  pid_t pid = 0;
+  const auto [end, error] = std::from_chars(entry.data(), entry.data() + entry.size(), pid);
+  return error == std::errc() && end != entry.data() && *end == '-' ? pid : 0;
+}
+
 }  // namespace
+
+std::vector<std::filesystem::path> interrupted_run_leftovers(const std::filesystem::path& final_path) {
+  std::vector<std::filesystem::path> leftovers;
+  const std::string prefix = fmt::format(".{}.tmp-", final_path.filename().string());
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(final_path.parent_path(), ec)) {
+    const pid_t pid = sibling_pid(entry.path().filename().string(), prefix);
+    if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) leftovers.push_back(entry.path());
+  }
+  std::sort(leftovers.begin(), leftovers.end());
+  return leftovers;
+}
 
 Expected<OutputDirectory> OutputDirectory::create(const std::filesystem::path& final_path, bool overwrite) {
   std::filesystem::path path = std::filesystem::absolute(final_path).lexically_normal();
@@ -31,6 +57,9 @@ Expected<OutputDirectory> OutputDirectory::create(const std::filesystem::path& f
     return Error{fmt::format("{}: the output already exists (pass --overwrite to replace it)", path.string())};
   std::filesystem::create_directories(path.parent_path(), ec);
   if (ec) return Error{fmt::format("{}: cannot create the parent directory: {}", path.string(), ec.message())};
+  for (const auto& leftover : interrupted_run_leftovers(path))
+    log::warning("{}: left by an interrupted run (its process is gone); remove it to free its space",
+                 leftover.string());
   OutputDirectory output;
   output.final_path_ = path;
   output.overwrite_ = overwrite;

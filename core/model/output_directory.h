@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -41,6 +42,11 @@ class OutputDirectory {
   bool overwrite_ = false;
   bool committed_ = false;
 };
+
+/// The temporary siblings of `final_path` (".<name>.tmp-<pid>-<tag>") whose process is gone: what a run killed
+/// beyond cleaning up (SIGKILL, a power cut) left behind. create() warns about each; none is removed, since a
+/// process of that number on another host sharing the directory cannot be ruled out.
+std::vector<std::filesystem::path> interrupted_run_leftovers(const std::filesystem::path& final_path);
 
 /// Copies the checkpoint's auxiliary files (tokenizer, generation config, ...) into `dir`.
 Status copy_auxiliary_files(const Checkpoint& checkpoint, const std::filesystem::path& dir);

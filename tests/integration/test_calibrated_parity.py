@@ -263,10 +263,11 @@ def write_jsonl(path: pathlib.Path, rows: list) -> pathlib.Path:
 # Running both sides
 
 
-def run_llmc(llmc_bin, model_dir, recipe, output, dataset, samples, seq_len) -> subprocess.CompletedProcess:
+def run_llmc(llmc_bin, model_dir, recipe, output, dataset, samples, seq_len,
+             timeout: int = 1200) -> subprocess.CompletedProcess:
     return subprocess.run([str(llmc_bin), "oneshot", "--model", str(model_dir), "--recipe", str(recipe),
                            "--output", str(output), "--dataset", str(dataset), "--samples", str(samples),
-                           "--max-seq-length", str(seq_len)], capture_output=True, text=True, timeout=1200,
+                           "--max-seq-length", str(seq_len)], capture_output=True, text=True, timeout=timeout,
                           env=single_thread_env())
 
 
@@ -613,8 +614,9 @@ class SmolLM2Runs:
         if name not in self.llmc_results:
             recipe = self.work / f"{name}.toml"  # the recipe's tables, the samples in file order as the reference's
             recipe.write_text(llmc_recipe(*self.recipe_tables(name)))
+            # one thread, beside the reference: AWQ's grid search takes over 20 minutes so
             self.llmc_results[name] = run_llmc(self.llmc_bin, self.checkpoint, recipe, self.llmc_dir(name),
-                                               self.dataset, SMOLLM2_SAMPLES, SMOLLM2_SEQ_LEN)
+                                               self.dataset, SMOLLM2_SAMPLES, SMOLLM2_SEQ_LEN, timeout=7200)
         return self.llmc_results[name]
 
     def both(self, name: str) -> tuple:

@@ -229,6 +229,18 @@ def test_existing_output_needs_overwrite(llmc_bin, tiny_checkpoint, test_plugin_
     assert not (out / "keep.txt").exists() and (out / "model.safetensors").exists()
 
 
+def test_the_leftover_of_a_killed_run_is_named(llmc_bin, tiny_checkpoint, test_plugin_dir, tmp_path):
+    # what a SIGKILLed run leaves: its temporary directory, named after a process that is gone (no Linux pid
+    # reaches 99999999)
+    leftover = tmp_path / ".out.tmp-99999999-00000000deadbeef"
+    leftover.mkdir()
+    (leftover / ".llmc-shard-00001.safetensors.partial").write_bytes(b"\0" * 64)
+    result = oneshot(llmc_bin, tiny_checkpoint, recorder_recipe(tmp_path), tmp_path / "out", test_plugin_dir)
+    assert result.returncode == 0, result.stderr
+    assert f"{leftover}: left by an interrupted run" in result.stderr
+    assert leftover.exists() and (tmp_path / "out" / "model.safetensors").exists()
+
+
 def test_memory_budget_is_enforced(llmc_bin, tiny_checkpoint, test_plugin_dir, tmp_path):
     recipe = recorder_recipe(tmp_path, "edit = true")
     out = tmp_path / "out"

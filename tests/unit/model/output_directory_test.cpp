@@ -2,7 +2,9 @@
 #include "model/output_directory.h"
 
 #include <gmock/gmock.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "test_support.h"
 
@@ -45,6 +47,21 @@ TEST(OutputDirectoryTest, RemovesTheTemporaryDirectoryOnFailure) {
     EXPECT_EQ(entries(parent.path()), 1u);
   }
   EXPECT_EQ(entries(parent.path()), 0u);
+}
+
+TEST(OutputDirectoryTest, FindsTheLeftoversOfRunsWhoseProcessIsGone) {
+  TempDir parent("output-leftovers");
+  const auto final_path = parent.path() / "out";
+  // pid_max is at most 2^22 on Linux: no process has a larger number
+  const auto gone = parent.path() / ".out.tmp-99999999-00000000deadbeef";
+  const auto alive = parent.path() / fmt::format(".out.tmp-{}-00000000deadbeef", ::getpid());
+  for (const auto& dir : {gone, alive, parent.path() / ".other.tmp-99999999-0", parent.path() / ".out.tmp-x-0"})
+    std::filesystem::create_directory(dir);
+  EXPECT_EQ(interrupted_run_leftovers(final_path), std::vector<std::filesystem::path>{gone});
+  auto output = OutputDirectory::create(final_path, false);  // warns, and leaves them be
+  ASSERT_TRUE(output.has_value());
+  EXPECT_TRUE(std::filesystem::exists(gone));
+  EXPECT_TRUE(std::filesystem::exists(alive));
 }
 
 TEST(OutputDirectoryTest, OverwritesOnlyWhenAsked) {

@@ -3,50 +3,21 @@
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
-#include <llmc/torch.h>
 
-#include <cstring>
 #include <filesystem>
-#include <map>
 
-#include "model/safetensors_file.h"
-#include "support/python_fixture.h"
+#include "support/reference_cases.h"
 
 namespace llmc::gptq::testing {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Cases {
-  nlohmann::json cases = nlohmann::json::array();
-  std::map<std::string, at::Tensor> tensors;
-};
-
-Cases load() {
-  Cases data;
-  auto dir = test::python_fixture(fs::path(LLMC_SOURCE_DIR) / "tests/unit/plugins_gptq/make_gptq_cases.py",
-                                  "plugins_gptq");
-  if (!dir) {
-    ADD_FAILURE() << dir.error().message;
-    return data;
-  }
-  auto file = model::SafetensorsFile::open(*dir / "reference.safetensors");
-  if (!file) {
-    ADD_FAILURE() << file.error().message;
-    return data;
-  }
-  for (const auto& info : (*file)->tensors()) {
-    const auto bytes = (*file)->data(info);
-    at::Tensor tensor = at::empty(info.shape, at::TensorOptions().dtype(torch_bridge::scalar_type(to_dl(info.dtype))));
-    std::memcpy(tensor.data_ptr(), bytes.data(), bytes.size());
-    data.tensors.emplace(info.name, tensor);
-  }
-  data.cases = nlohmann::json::parse(test::read_text(*dir / "cases.json"));
-  return data;
-}
+using Cases = test::ReferenceCases;
 
 const Cases& cases() {
-  static const Cases data = load();
+  static const Cases data = test::load_reference_cases(
+      fs::path(LLMC_SOURCE_DIR) / "tests/unit/plugins_gptq/make_gptq_cases.py", "plugins_gptq");
   return data;
 }
 

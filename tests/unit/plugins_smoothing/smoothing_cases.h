@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "support/reference_cases.h"
+
 namespace llmc::smoothing_test {
 
 /// The cases of `kind` ("awq" or "smoothquant") in cases.json; none after recording a test failure when the
@@ -22,7 +24,6 @@ const at::Tensor& reference(const std::string& name);
 /// Whether reference.safetensors has `name`.
 bool has_reference(const std::string& name);
 
-/// An empty string when `actual` has `expected`'s dtype, shape and bytes; else what differs.
-std::string byte_difference(const at::Tensor& actual, const at::Tensor& expected);
+using test::byte_difference;
 
 }  // namespace llmc::smoothing_test
