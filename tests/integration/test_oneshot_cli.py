@@ -3,6 +3,7 @@ reaching the output, --log-json, exit codes, and that a failed run leaves no out
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import textwrap
 
@@ -60,6 +61,29 @@ def test_help_and_usage_errors(llmc_bin):
     assert result.returncode == 2 and "recipe" in result.stderr
     result = run(llmc_bin, "oneshot", "--model", "x", "--recipe", "y", "--output", "z", "--max-shard-size", "lots")
     assert result.returncode == 2 and "--max-shard-size" in result.stderr
+
+
+def test_the_launcher_limits_openmp_spinning_and_runs_the_core_beside_it(llmc_bin, tmp_path):
+    # a copy of the launcher beside a stand-in core that prints what it was given
+    launcher = tmp_path / "llmc"
+    shutil.copy(llmc_bin, launcher)
+    core = tmp_path / "llmc-core"
+    core.write_text('#!/bin/sh\necho "$0|$*|${GOMP_SPINCOUNT-unset}|${OMP_WAIT_POLICY-unset}"\n')
+    core.chmod(0o755)
+    clean = {key: value for key, value in os.environ.items() if key not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+
+    def launch(**env):
+        return subprocess.run([str(launcher), "oneshot", "--model", "m"], capture_output=True, text=True,
+                              env={**clean, **env})
+
+    assert launch().stdout == f"{core}|oneshot --model m|10000|unset\n"
+    assert launch(GOMP_SPINCOUNT="5").stdout.split("|")[2] == "5"  # the user's setting wins
+    assert launch(OMP_WAIT_POLICY="active").stdout.split("|")[2:] == ["unset", "active\n"]
+    core.unlink()
+    result = launch()
+    assert result.returncode == 127 and f"llmc: cannot run {core}" in result.stderr
+    # the real pair
+    assert run(llmc_bin, "--version").stdout.startswith("llmc ")
 
 
 def test_plugins_lists_good_ones_and_names_each_broken_file(llmc_bin, test_plugin_dir):

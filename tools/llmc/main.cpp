@@ -1,6 +1,5 @@
 // tools/llmc/main.cpp - `llmc <command> [options]`.
 #include <malloc.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -34,17 +33,6 @@ exit codes:
   5  the input checkpoint (or GGUF file) is missing, corrupt, inconsistent or unsupported
 )";
 
-// LibTorch's OpenMP threads spin for a long time when they wait for work. When other processes share the
-// cores, that spinning starves the thread doing the work: a data-free SmolLM2 run took 13.5 s instead of
-// 0.9 s beside two busy processes on 2 cores, and 2.1 s with a short spin (GOMP_SPINCOUNT=10000), which
-// costs nothing on an idle machine. libgomp reads its settings when it loads, before main(), so the
-// commands that compute re-execute themselves once with that setting unless the user chose one.
-void limit_openmp_spinning(char** argv) {
-  if (std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("GOMP_SPINCOUNT") != nullptr) return;
-  setenv("GOMP_SPINCOUNT", "10000", 1);
-  execv("/proc/self/exe", argv);  // returns only on failure: then run with the default spinning
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -67,7 +55,6 @@ int main(int argc, char** argv) {
     std::printf("llmc %s (plugin ABI %d.%d)\n", LLMC_VERSION, LLMC_ABI_MAJOR, LLMC_ABI_MINOR);
     return 0;
   }
-  if (command == "oneshot" || command == "eval") limit_openmp_spinning(argv);
   if (command == "oneshot") return llmc::cli::run_oneshot_command(args);
   if (command == "plugins") return llmc::cli::run_plugins_command(args);
   if (command == "import-gguf") return llmc::cli::run_import_gguf_command(args);
