@@ -37,6 +37,18 @@ Expected<at::Tensor> fake_quantize_candidate(const at::Tensor& observed, const S
   return fake_quantize(observed, broadcast, args.fake_quantize);
 }
 
+// One search step's bookkeeping: where `err` beats `best_error`, that row takes the candidate range. Whether
+// any row improved.
+bool keep_improved(const at::Tensor& err, const at::Tensor& candidate_min, const at::Tensor& candidate_max,
+                   at::Tensor& best_error, at::Tensor& best_min, at::Tensor& best_max) {
+  const at::Tensor improved = err < best_error;
+  if (!improved.any().item<bool>()) return false;
+  best_error = at::where(improved, err, best_error);
+  best_min = at::where(improved, candidate_min, best_min);
+  best_max = at::where(improved, candidate_max, best_max);
+  return true;
+}
+
 }  // namespace
 
 Expected<MinMax> grid_search_mse(const at::Tensor& observed, const recipe::QuantArgs& args,
@@ -56,11 +68,7 @@ Expected<MinMax> grid_search_mse(const at::Tensor& observed, const recipe::Quant
     auto q = fake_quantize_candidate(observed, search, MinMax{shrinked_min, shrinked_max});
     LLMC_TRY(q);
     const at::Tensor err = at::sum(at::pow(at::abs(q->to(observed.scalar_type()) - observed), options.norm), at::IntArrayRef{0, -1});
-    const at::Tensor improved = err < best_error;
-    if (improved.any().item<bool>()) {
-      best_error = at::where(improved, err, best_error);
-      best_min = at::where(improved, shrinked_min, best_min);
-      best_max = at::where(improved, shrinked_max, best_max);
+    if (keep_improved(err, shrinked_min, shrinked_max, best_error, best_min, best_max)) {
       no_improve_count = 0;
     } else if (++no_improve_count >= options.patience) {
       break;
@@ -89,11 +97,7 @@ Expected<MinMax> grid_search_imatrix(const at::Tensor& observed, const recipe::Q
     at::Tensor error = at::pow(at::abs(q->to(at::kFloat) - observed_f), options.norm);
     if (importance.defined()) error = error * importance;
     const at::Tensor err = at::sum(error, at::IntArrayRef{0, -1});
-    const at::Tensor improved = err < best_error;
-    if (improved.any().item<bool>()) {
-      best_error = at::where(improved, err, best_error);
-      best_min = at::where(improved, shrink_min, best_min);
-      best_max = at::where(improved, shrink_max, best_max);
+    if (keep_improved(err, shrink_min, shrink_max, best_error, best_min, best_max)) {
       no_improve = 0;
     } else if (++no_improve >= options.patience && options.patience > 0) {
       break;

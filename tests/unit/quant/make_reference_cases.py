@@ -105,13 +105,17 @@ def record_weight_outputs(case, module, args):
     case["has_global_scale"] = global_scale is not None
 
 
-def weight_case(name, args, shape, dtype_name, seed):
-    dtype = DTYPES[dtype_name]
+def observed_linear(args, shape, dtype, seed):
+    """A Linear of `shape` with a seeded weight, initialized for quantization with `args` and its weight observer."""
     module = torch.nn.Linear(shape[1], shape[0], bias=False, dtype=dtype)
     module.weight.data = make_weight(shape, seed, dtype)
-    scheme = QuantizationScheme(targets=["Linear"], weights=args)
-    initialize_module_for_quantization(module, scheme)
+    initialize_module_for_quantization(module, QuantizationScheme(targets=["Linear"], weights=args))
     initialize_observer(module, "weight")
+    return module
+
+
+def weight_case(name, args, shape, dtype_name, seed):
+    module = observed_linear(args, shape, DTYPES[dtype_name], seed)
     observe(module, "weight")
     update_qparams(module, "weight")
     case = {"kind": "weight", "name": name, "dtype": dtype_name, "args": dump_args(args)}
@@ -124,11 +128,7 @@ def imatrix_case(name, args, shape, dtype_name, seed, batches=3):
     with quantization off, as the modifiers run it); none gives the reference's uniform fallback. Records
     the inputs, the importance statistic (sum of x^2 per input channel, token count) and the weight outputs."""
     dtype = DTYPES[dtype_name]
-    module = torch.nn.Linear(shape[1], shape[0], bias=False, dtype=dtype)
-    module.weight.data = make_weight(shape, seed, dtype)
-    scheme = QuantizationScheme(targets=["Linear"], weights=args)
-    initialize_module_for_quantization(module, scheme)
-    initialize_observer(module, "weight")
+    module = observed_linear(args, shape, dtype, seed)
     module.apply(disable_quantization)
     gain = torch.rand(shape[1], generator=torch.Generator().manual_seed(seed)) * 3.0  # uneven channels
     for b in range(batches):

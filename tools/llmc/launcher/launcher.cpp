@@ -14,8 +14,7 @@
 #include <cstring>
 #include <filesystem>
 
-int main(int argc, char** argv) {
-  (void)argc;
+int main(int, char** argv) {
   if (std::getenv("OMP_WAIT_POLICY") == nullptr && std::getenv("GOMP_SPINCOUNT") == nullptr)
     setenv("GOMP_SPINCOUNT", "10000", 1);
   std::error_code ec;
