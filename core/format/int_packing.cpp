@@ -3,8 +3,11 @@
 #include "format/int_packing.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <atomic>
 #include <vector>
 
 #include "format/tensor_dtype.h"
@@ -30,6 +33,46 @@ at::Tensor from_slices(at::Tensor slices, PackDim dim, int64_t ndim) {
   return ndim == 2 ? slices.squeeze(0) : slices;
 }
 
+// Lowers `target` to `value` if that is smaller, whichever thread gets there first.
+void lower_to(std::atomic<int64_t>& target, int64_t value) {
+  int64_t seen = target.load();
+  while (value < seen && !target.compare_exchange_weak(seen, value)) {
+  }
+}
+
+// Widths that divide 32 fill each word with whole values: the words are independent, so with the width known
+// at compile time the loop vectorizes. Returns how many values it packed (whole words); ORs the bits of
+// offset values beyond the width into out_of_range.
+template <int Bits>
+size_t pack_whole_words(std::span<const int8_t> values, std::span<int32_t> out, uint32_t& out_of_range) {
+  constexpr int32_t kOffset = 1 << (Bits - 1);
+  constexpr uint32_t kMask = (1u << Bits) - 1;
+  constexpr size_t kPerWord = 32 / Bits;
+  const size_t words = values.size() / kPerWord;
+  uint32_t beyond = 0;
+  for (size_t w = 0; w < words; ++w) {
+    uint32_t word = 0;
+    for (size_t k = 0; k < kPerWord; ++k) {
+      const uint32_t u = static_cast<uint32_t>(values[w * kPerWord + k] + kOffset);
+      beyond |= u & ~kMask;
+      word |= (u & kMask) << (k * Bits);
+    }
+    out[w] = static_cast<int32_t>(word);
+  }
+  out_of_range |= beyond;
+  return words * kPerWord;
+}
+
+size_t pack_whole_words(std::span<const int8_t> values, int num_bits, std::span<int32_t> out, uint32_t& out_of_range) {
+  switch (num_bits) {
+    case 1: return pack_whole_words<1>(values, out, out_of_range);
+    case 2: return pack_whole_words<2>(values, out, out_of_range);
+    case 4: return pack_whole_words<4>(values, out, out_of_range);
+    case 8: return pack_whole_words<8>(values, out, out_of_range);
+    default: return 0;
+  }
+}
+
 }  // namespace
 
 int64_t packed_words(int64_t count, int num_bits) { return (count * num_bits + 31) / 32; }
@@ -37,11 +80,12 @@ int64_t packed_words(int64_t count, int num_bits) { return (count * num_bits + 3
 int64_t pack_row(std::span<const int8_t> values, int num_bits, std::span<int32_t> out) {
   const int32_t offset = 1 << (num_bits - 1);
   const uint32_t mask = (1u << num_bits) - 1;
+  uint32_t out_of_range = 0;
+  const size_t packed = pack_whole_words(values, num_bits, out, out_of_range);
   uint64_t acc = 0;
   int bits = 0;
-  size_t word = 0;
-  uint32_t out_of_range = 0;
-  for (const int8_t value : values) {
+  size_t word = packed * num_bits / 32;
+  for (const int8_t value : values.subspan(packed)) {
     const uint32_t u = static_cast<uint32_t>(value + offset);
     out_of_range |= u & ~mask;
     acc |= static_cast<uint64_t>(u & mask) << bits;
@@ -84,16 +128,23 @@ Expected<at::Tensor> pack_int32(const at::Tensor& values, int num_bits, PackDim 
   const int64_t count = slices.size(0) * slices.size(1);
   const int64_t cols = slices.size(2);
   const int64_t words = packed_words(cols, num_bits);
-  at::Tensor packed = at::zeros({slices.size(0), slices.size(1), words}, at::kInt);
+  at::Tensor packed = at::empty({slices.size(0), slices.size(1), words}, at::kInt);  // pack_row fills every word
   const int8_t* in = slices.const_data_ptr<int8_t>();
   int32_t* out = packed.mutable_data_ptr<int32_t>();
-  for (int64_t row = 0; row < count; ++row) {
-    const int64_t bad = pack_row({in + row * cols, static_cast<size_t>(cols)}, num_bits,
-                                 {out + row * words, static_cast<size_t>(words)});
-    if (bad >= 0) {
-      return Error{fmt::format("value {} does not fit {} bits (range [{}, {}])", in[row * cols + bad], num_bits,
-                               -(1 << (num_bits - 1)), (1 << (num_bits - 1)) - 1)};
-    }
+  std::atomic<int64_t> first_bad{count * cols};  // the flat index of the first value out of range
+  at::parallel_for(0, count, std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(cols, 1)),
+                   [&](int64_t begin, int64_t end) {
+                     for (int64_t row = begin; row < end; ++row) {
+                       const int64_t bad = pack_row({in + row * cols, static_cast<size_t>(cols)}, num_bits,
+                                                    {out + row * words, static_cast<size_t>(words)});
+                       if (bad < 0) continue;
+                       lower_to(first_bad, row * cols + bad);
+                       return;  // rows after it cannot hold an earlier value
+                     }
+                   });
+  if (const int64_t bad = first_bad.load(); bad < count * cols) {
+    return Error{fmt::format("value {} does not fit {} bits (range [{}, {}])", in[bad], num_bits,
+                             -(1 << (num_bits - 1)), (1 << (num_bits - 1)) - 1)};
   }
   return from_slices(packed, dim, values.dim());
 }

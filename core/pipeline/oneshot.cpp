@@ -7,6 +7,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <set>
 
 #include "model/checkpoint.h"
 #include "model/module_map.h"
@@ -127,6 +128,16 @@ nlohmann::json module_names(const std::vector<llmc_module_info>& infos) {
   auto names = nlohmann::json::array();
   for (const auto& info : infos) names.push_back(info.name);
   return names;
+}
+
+/// How many tensors the output will hold, to size the shards' header gaps: the input's, and three more for each
+/// module a modifier targets (a packed weight's shape, scale and zero point). A gap too small for the header
+/// makes the writer copy the whole shard once more (0.33 s for the 1B shapes' 844 MB shard).
+size_t expected_output_tensors(const model::Checkpoint& checkpoint, const std::vector<ModifierRun>& runs) {
+  std::set<std::string_view> targeted;
+  for (const auto& run : runs)
+    for (const auto& info : run.infos) targeted.insert(info.name);
+  return checkpoint.tensor_names().size() + 3 * targeted.size();
 }
 
 /// Two quantizing modifiers may not give one module different schemes: a checkpoint stores one scheme per module.
@@ -331,7 +342,7 @@ OneshotResult run_oneshot(const OneshotOptions& options) {
                  {"modules", module_names(run.infos)}, {"seconds", seconds_since(step)}});
   }
 
-  model::SafetensorsWriter writer(output->path(), options.max_shard_bytes, checkpoint->tensor_names().size());
+  model::SafetensorsWriter writer(output->path(), options.max_shard_bytes, expected_output_tensors(*checkpoint, runs));
   const std::vector<Unit> units = plan_units(map);
   Progress progress(options.progress && stderr_is_terminal());
   progress.start(calibration ? "calibrate+compress" : "compress", units.size());
@@ -414,7 +425,7 @@ OneshotResult run_oneshot(const OneshotOptions& options) {
   summary.seconds = seconds_since(started);
   events.emit({{"event", "done"}, {"output", options.output.string()}, {"units", summary.units},
                {"modules_compressed", summary.modules_compressed}, {"tensors", summary.tensors_written},
-               {"bytes", summary.bytes_written}, {"seconds", summary.seconds}});
+               {"bytes", summary.bytes_written}, {"header_rewrites", writer.rewrites()}, {"seconds", summary.seconds}});
   return summary;
 }
 

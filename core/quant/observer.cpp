@@ -12,6 +12,7 @@
 #include <set>
 #include <string_view>
 
+#include "quant/weight_kernels.h"
 #include "util/log.h"
 
 namespace llmc::quant {
@@ -226,6 +227,9 @@ Expected<MinMax> observe_weight(const at::Tensor& weight, const recipe::QuantArg
   if (weight.numel() == 0) return Error{"cannot observe an empty weight"};
   auto options = observer_options(args, ObservedTensor::weight);
   LLMC_TRY(options);
+  if (options->kind == ObserverKind::memoryless_minmax) {
+    if (auto fused = fused_weight_min_max(weight, args)) return *std::move(fused);
+  }
   auto observed = flatten_for_calibration(weight, args, ObservedTensor::weight);
   LLMC_TRY(observed);
   at::Tensor weights;

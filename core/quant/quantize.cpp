@@ -7,6 +7,7 @@
 
 #include "quant/rounding.h"
 #include "quant/value_format.h"
+#include "quant/weight_kernels.h"
 
 namespace llmc::quant {
 namespace {
@@ -121,6 +122,7 @@ Expected<at::Tensor> process(const at::Tensor& x, const QParams& qparams, const 
 Expected<at::Tensor> quantize(const at::Tensor& x, const QParams& qparams, const recipe::QuantArgs& args) {
   auto format = value_format(args);
   LLMC_TRY(format);
+  if (auto fused = fused_quantize(x, qparams, args, *format)) return *std::move(fused);
   return process(x, qparams, args, Op::quantize, format->storage_dtype);
 }
 

@@ -68,17 +68,22 @@ def test_the_launcher_limits_openmp_spinning_and_runs_the_core_beside_it(llmc_bi
     launcher = tmp_path / "llmc"
     shutil.copy(llmc_bin, launcher)
     core = tmp_path / "llmc-core"
-    core.write_text('#!/bin/sh\necho "$0|$*|${GOMP_SPINCOUNT-unset}|${OMP_WAIT_POLICY-unset}"\n')
+    core.write_text('#!/bin/sh\necho "$0|$*|${GOMP_SPINCOUNT-unset}|${OMP_WAIT_POLICY-unset}|${GLIBC_TUNABLES-unset}"\n')
     core.chmod(0o755)
-    clean = {key: value for key, value in os.environ.items() if key not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+    clean = {key: value for key, value in os.environ.items()
+             if key not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY", "GLIBC_TUNABLES")}
 
     def launch(**env):
         return subprocess.run([str(launcher), "oneshot", "--model", "m"], capture_output=True, text=True,
                               env={**clean, **env})
 
-    assert launch().stdout == f"{core}|oneshot --model m|10000|unset\n"
+    assert launch().stdout == f"{core}|oneshot --model m|10000|unset|glibc.malloc.hugetlb=1\n"
     assert launch(GOMP_SPINCOUNT="5").stdout.split("|")[2] == "5"  # the user's setting wins
-    assert launch(OMP_WAIT_POLICY="active").stdout.split("|")[2:] == ["unset", "active\n"]
+    assert launch(OMP_WAIT_POLICY="active").stdout.split("|")[2:4] == ["unset", "active"]
+    # the user's glibc tunables are kept; a huge-page choice of theirs wins
+    assert launch(GLIBC_TUNABLES="glibc.malloc.arena_max=2").stdout.split("|")[4] == \
+        "glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1\n"
+    assert launch(GLIBC_TUNABLES="glibc.malloc.hugetlb=0").stdout.split("|")[4] == "glibc.malloc.hugetlb=0\n"
     core.unlink()
     result = launch()
     assert result.returncode == 127 and f"llmc: cannot run {core}" in result.stderr

@@ -147,6 +147,9 @@ def test_a_run_logs_its_plan_and_the_stage_timings(llmc_bin, model, dataset, tes
     assert {s["event"] for s in plan["stages"] if "event" in s} <= measured
     assert len([e for e in events if e["event"] == "load"]) == 2
     assert len([e for e in events if e["event"] == "write"]) == 5
+    # the header gap was sized for the output's tensors (a packed weight, its shape and scale for each weight):
+    # no shard was copied again to make room for its header
+    assert events[-1]["event"] == "done" and events[-1]["header_rewrites"] == 0
 
 
 # Runs the command in a fresh Python process, so RUSAGE_CHILDREN covers that one child only (a child forked

@@ -78,6 +78,13 @@ TEST(IntPacking, Errors) {
   auto out_of_range = pack_int32(at::full({2, 8}, 8, at::kChar), 4);
   ASSERT_FALSE(out_of_range);
   EXPECT_NE(out_of_range.error().message.find("value 8 does not fit 4 bits"), std::string::npos);
+  // rows are packed in parallel: the error still names the first value out of range
+  at::Tensor late = at::zeros({4096, 256}, at::kChar);
+  late.index_put_({4000, 3}, -9);
+  late.index_put_({1000, 7}, 9);
+  auto first = pack_int32(late, 4);
+  ASSERT_FALSE(first);
+  EXPECT_NE(first.error().message.find("value 9 does not fit"), std::string::npos) << first.error().message;
   auto bad_bits = pack_int32(at::zeros({2, 8}, at::kChar), 9);
   ASSERT_FALSE(bad_bits);
   EXPECT_NE(bad_bits.error().message.find("1..8"), std::string::npos);
