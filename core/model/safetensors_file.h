@@ -53,6 +53,9 @@ class SafetensorsFile {
   /// Unmaps the pages that lie wholly inside the tensor's bytes from this process (they stay in the page
   /// cache), so resident memory does not grow with every tensor read; a later data() reads them again.
   void release(const TensorInfo& info) const;
+  /// Reads the tensor's bytes into the page cache (through a small buffer: nothing is mapped, so resident
+  /// memory does not grow), so that a later data() finds them there. A hint: read errors are left to data().
+  void prefetch(const TensorInfo& info) const;
   /// The "__metadata__" map (empty when absent).
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
 

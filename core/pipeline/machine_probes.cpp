@@ -163,6 +163,21 @@ double memcpy_rate() {
   return static_cast<double>(kBytes) / seconds;
 }
 
+// Writing a new file through the page cache, as the shards are written: 16 MB in one pwrite to a file made
+// in `directory` and removed at once. The memcpy rate where no file can be made there.
+double write_rate(const std::filesystem::path& directory, double memcpy_bytes) {
+  constexpr size_t kBytes = 16 << 20;
+  std::string path = (directory / ".llmc-write-probe-XXXXXX").string();
+  model::UniqueFd fd(directory.empty() ? -1 : ::mkstemp(path.data()));
+  if (!fd) return memcpy_bytes;
+  ::unlink(path.c_str());
+  const std::vector<char> bytes(kBytes, 1);
+  const auto start = Clock::now();
+  const ssize_t written = ::pwrite(fd.get(), bytes.data(), kBytes, 0);
+  const double seconds = seconds_since(start);
+  return written == static_cast<ssize_t>(kBytes) ? kBytes / std::max(seconds, 1e-6) : memcpy_bytes;
+}
+
 // Bytes of `fd` (of `size` bytes) in the page cache, and the offset of its first uncached page, if any.
 std::pair<uint64_t, std::optional<uint64_t>> cached_bytes(int fd, uint64_t size) {
   if (size == 0) return {0, std::nullopt};
@@ -246,6 +261,7 @@ MachineRates probe_machine(const ProbeWork& work) {
   }
   if (work.quantized && work.quantized->scheme.scheme.weights) probe_quantization(*work.quantized, rates);
   rates.memcpy_bytes = memcpy_rate();
+  rates.write_bytes = write_rate(work.write_directory, rates.memcpy_bytes);
   probe_reads(work.files, rates);
   rates.probe_seconds = seconds_since(start);
   return rates;

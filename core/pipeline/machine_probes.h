@@ -31,6 +31,7 @@ struct ProbeWork {
   int64_t hessian_columns = 0;                        // the side of a typical Hessian; 0: no Hessian plugin
   std::optional<QuantizedWeightSample> quantized;     // none: the run quantizes nothing
   std::vector<std::filesystem::path> files;           // the checkpoint's safetensors
+  std::filesystem::path write_directory;              // where the output goes (empty: writes not probed)
 };
 
 /// Runs the probes (each a few repetitions of a small, fixed amount of work; all together well under a

@@ -25,6 +25,10 @@ double MachineRates::read_seconds(uint64_t bytes) const {
   return static_cast<double>(bytes) * (cached / hot_read_bytes + (1 - cached) / cold_read_bytes);
 }
 
+double MachineRates::write_seconds(double bytes) const {
+  return bytes / (write_bytes > 0 ? write_bytes : memcpy_bytes);
+}
+
 nlohmann::json MachineRates::to_json() const {
   auto linears = nlohmann::json::array();
   for (const auto& [shape, rate] : linear_flops)
@@ -42,6 +46,7 @@ nlohmann::json MachineRates::to_json() const {
           {"qparams_seconds_per_element", qparams_seconds},
           {"pack_seconds_per_element", pack_seconds},
           {"memcpy_bytes_per_second", memcpy_bytes},
+          {"write_bytes_per_second", write_bytes},
           {"cached_read_bytes_per_second", hot_read_bytes},
           {"disk_read_bytes_per_second", cold_read_bytes},
           {"checkpoint_bytes", file_bytes},

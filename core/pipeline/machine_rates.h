@@ -25,6 +25,7 @@ struct MachineRates {
   double qparams_seconds = 0;    // per weight element: computing its qparams with the run's scheme
   double pack_seconds = 0;       // per weight element: quantizing and packing it into the scheme's format
   double memcpy_bytes = 0;       // copying memory, per second
+  double write_bytes = 0;        // writing a new file through the page cache, per second
   double hot_read_bytes = 0;     // reading checkpoint bytes the page cache holds, per second
   double cold_read_bytes = 0;    // reading checkpoint bytes from the disk (= hot when all are cached)
   uint64_t resident_file_bytes = 0;  // of the checkpoint's files, held by the page cache now
@@ -38,6 +39,8 @@ struct MachineRates {
   double factor_seconds_for(int64_t n) const;
   /// Seconds to read `bytes` of the checkpoint, in the proportion of cached and uncached bytes now.
   double read_seconds(uint64_t bytes) const;
+  /// Seconds to write `bytes` of new file data (at the memcpy rate where writes were not probed).
+  double write_seconds(double bytes) const;
   nlohmann::json to_json() const;
 };
 

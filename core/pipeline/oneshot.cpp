@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <thread>
 
 #include "model/checkpoint.h"
 #include "model/module_map.h"
@@ -139,6 +140,32 @@ size_t expected_output_tensors(const model::Checkpoint& checkpoint, const std::v
     for (const auto& info : run.infos) targeted.insert(info.name);
   return checkpoint.tensor_names().size() + 3 * targeted.size();
 }
+
+/// Reads a unit's tensors from the disk into the page cache on a thread of its own, so that they arrive while
+/// the unit before it computes (the kernel's readahead submission blocks once the device queue is full).
+class Prefetcher {
+ public:
+  Prefetcher(const model::Checkpoint& checkpoint, const model::ModuleMap& map) : checkpoint_(checkpoint), map_(map) {}
+  ~Prefetcher() { wait(); }
+
+  void start(const Unit& unit) {
+    wait();
+    thread_ = std::thread([this, &unit] {
+      for (size_t m : unit.modules)
+        for (const auto& [suffix, name] : map_.modules[m].tensors)
+          if (auto ref = checkpoint_.find(name)) ref->file->prefetch(*ref->info);
+    });
+  }
+
+ private:
+  void wait() {
+    if (thread_.joinable()) thread_.join();
+  }
+
+  const model::Checkpoint& checkpoint_;
+  const model::ModuleMap& map_;
+  std::thread thread_;
+};
 
 /// Two quantizing modifiers may not give one module different schemes: a checkpoint stores one scheme per module.
 std::optional<RunError> check_scheme_conflicts(const model::ModuleMap& map, const std::vector<ModifierRun>& runs) {
@@ -294,7 +321,8 @@ OneshotResult run_oneshot(const OneshotOptions& options) {
     dataset = settings->first;
     tokenize_seconds = seconds_since(step);
   }
-  auto plan = plan_run({&*checkpoint, &map, &runs, token_counts(samples), tokenize_seconds, options.memory_budget});
+  auto plan = plan_run({&*checkpoint, &map, &runs, token_counts(samples), tokenize_seconds, options.memory_budget,
+                        std::filesystem::absolute(options.output).parent_path()});
   if (!plan && options.plan_only) return fail(ExitCode::model, plan.error());
   if (plan) events.emit({{"event", "plan"}, {"plan", plan->to_json()}});
   if (options.plan_only) return planned(options, std::move(*plan));
@@ -369,8 +397,10 @@ OneshotResult run_oneshot(const OneshotOptions& options) {
                  {"layer", layer.index()}, {"modules", module_names(mine)}, {"seconds", seconds_since(step)}});
     return Status::ok();
   };
+  Prefetcher prefetcher(*checkpoint, map);
   for (size_t u = 0; u < units.size(); ++u) {
     const Unit& unit = units[u];
+    if (u + 1 < units.size()) prefetcher.start(units[u + 1]);
     std::vector<const model::ModuleEntry*> unit_modules;
     for (size_t m : unit.modules) unit_modules.push_back(&map.modules[m]);
     LayerUnit layer(*checkpoint, std::move(unit_modules), unit.index, unit.name, &budget);

@@ -40,6 +40,18 @@ struct StageSum {
   void hold(uint64_t bytes) { stage.peak_bytes = std::max(stage.peak_bytes, bytes); }
 };
 
+// What quantizing a weight holds beside it: where the one-pass kernels apply (core/quant/weight_kernels.h: int
+// up to 8 bits and FP8, per tensor, channel or group) its values in a byte each and their packing; otherwise
+// compressed-tensors' ops, three copies of the weight in its dtype (scaled, clamped, rounded).
+double quantize_scratch(const nlohmann::json& weights, double elements, double bytes) {
+  const std::string type = weights.value("type", "int");
+  const double bits = weights.value("num_bits", 8.0);
+  const std::string strategy = weights.value("strategy", "tensor");
+  const bool fused = (type == "int" ? bits <= 8 : bits == 8) &&
+                     (strategy == "tensor" || strategy == "channel" || strategy == "group");
+  return fused ? elements * (1 + bits / 8) : 3 * bytes;
+}
+
 bool is_expert(std::string_view name) { return name.find(".experts.") != std::string_view::npos; }
 
 const nlohmann::json* weight_scheme(const ModifierRun& run, const std::string& module) {
@@ -254,10 +266,13 @@ class Estimator {
     write(unit, shape, resident + claimed_bytes(unit, shape) + edited);
   }
 
-  // A unit streamed without calibration: each modifier's compress on the mapped weights, then the write.
+  // A unit streamed without calibration: each modifier's compress on the mapped weights, then the write. The
+  // run prefetches a unit's tensors when the unit before it starts (oneshot.cpp), so that unit's work hides
+  // as much of the read.
   void data_free_unit(const Unit& unit, const UnitShape& shape) {
     const uint64_t resident = cache_resident() + claimed_bytes(unit, shape);
     uint64_t edited = 0;
+    double hiding = previous_unit_work_, work_seconds = 0;
     for (const ModifierRun& run : *in_.runs) {
       if (run.modules_in(unit.modules).empty()) continue;
       const std::string& label = run.modifier->label();
@@ -265,19 +280,23 @@ class Estimator {
       StageSum& sum = stage("compress: " + label, "compress", label);
       uint64_t read = 0;
       for (const auto* linear : linears.all) read += linear->bytes;
-      sum.add(unit.index, "read", rates_.read_seconds(read));
+      const double read_seconds = rates_.read_seconds(read);
+      sum.add(unit.index, "read", std::max(0.0, read_seconds - hiding));
+      hiding = std::max(0.0, hiding - read_seconds);
       const Cost work = compress(run, linears, unit, shape, nullptr, sum);
+      work_seconds += work.seconds;
       edited += edited_bytes(run, linears);
       sum.hold(resident + edited + work.bytes);
     }
-    write(unit, shape, resident + edited);
+    previous_unit_work_ = work_seconds + write(unit, shape, resident + edited);
   }
   // Quantized weights are quantized and packed (bits / 8 bytes per weight, plus a 2-byte scale per group or
   // row); the other tensors are copied file to file (read, then written) or written from memory. `held`: what
   // is resident meanwhile (the cache, the unit's mapped and edited tensors).
-  void write(const Unit& unit, const UnitShape& shape, uint64_t held) {
+  // Returns the seconds it adds.
+  double write(const Unit& unit, const UnitShape& shape, uint64_t held) {
     StageSum& sum = stage("write shards", "write");
-    double pack = 0, written = 0, copied = 0, largest = 0;
+    double pack = 0, written = 0, copied = 0, scratch = 0;
     std::set<std::string> quantized;
     for (const ModifierRun& run : *in_.runs) {
       if (!has_capability(run, LLMC_CAP_QUANTIZES)) continue;
@@ -290,21 +309,22 @@ class Estimator {
         pack += linear->elements() * rates_.pack_seconds;
         written += linear->elements() * bits / 8 + linear->elements() / group * 2;
         copied -= static_cast<double>(linear->bytes);
-        largest = std::max(largest, static_cast<double>(linear->bytes));
+        scratch = std::max(scratch, quantize_scratch(weights, linear->elements(), static_cast<double>(linear->bytes)));
       }
     }
     copied += static_cast<double>(shape.bytes);
     if (pack > 0) sum.add(unit.index, "quantize and pack", pack);
-    sum.add(unit.index, "copy", rates_.read_seconds(static_cast<uint64_t>(copied)) + copied / rates_.memcpy_bytes);
-    sum.add(unit.index, "write", written / rates_.memcpy_bytes);
-    // quantizing makes three copies of the weight in its dtype (scaled, clamped, rounded) next to the unit's
-    // tensors (measured: 6 bytes per bf16 weight above the rest on the 1B shapes' MLP)
-    sum.hold(held + static_cast<uint64_t>(largest * 3));
+    const double copy = rates_.read_seconds(static_cast<uint64_t>(copied)) + rates_.write_seconds(copied);
+    sum.add(unit.index, "copy", copy);
+    sum.add(unit.index, "write", rates_.write_seconds(written));
+    sum.hold(held + static_cast<uint64_t>(scratch));
+    return pack + copy + rates_.write_seconds(written);
   }
 
   const PlanInputs& in_;
   const MachineRates& rates_;
   std::optional<LayerCost> layer_;  // a calibrated run's decoder layers
+  double previous_unit_work_ = 0;    // seconds of the last data-free unit's work, which hide the next one's read
   std::deque<StageSum> stages_;  // a deque: a stage's reference stays valid while others are added
 };
 
@@ -313,6 +333,7 @@ Expected<ProbeWork> probe_work(const PlanInputs& inputs, const model::Architectu
   ProbeWork work;
   work.dtype = dtype;
   for (const auto& file : inputs.checkpoint->files()) work.files.push_back(file->path());
+  work.write_directory = inputs.output_parent;
   if (!inputs.sample_tokens.empty()) {
     std::vector<int64_t> sorted = inputs.sample_tokens;
     std::sort(sorted.begin(), sorted.end());

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <vector>
 
 #include "model/checkpoint.h"
@@ -22,6 +23,7 @@ struct PlanInputs {
   std::vector<int64_t> sample_tokens;              // per calibration sample; empty: a data-free run
   double tokenize_seconds = 0;                     // what reading and tokenizing the calibration data took
   uint64_t memory_budget = 0;                      // --memory-budget (0: none): where the activation cache lives
+  std::filesystem::path output_parent;             // the directory the output goes to (the write probe's)
 };
 
 /// Probes this machine with the run's shapes, then estimates every stage.

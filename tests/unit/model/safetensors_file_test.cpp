@@ -2,9 +2,15 @@
 // an error that names the file and the tensor.
 #include "model/safetensors_file.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <gmock/gmock.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include <vector>
 
 #include "test_support.h"
 
@@ -61,6 +67,39 @@ TEST_F(SafetensorsFileTest, ReadsTensorsInFileOrder) {
   EXPECT_EQ((*file)->metadata().at("format"), "pt");
   EXPECT_EQ((*file)->path(), path);
   EXPECT_GE((*file)->fd(), 0);
+}
+
+// Pages of [offset, offset + bytes) of the file at `path` that the page cache holds.
+size_t cached_pages(const std::filesystem::path& path, uint64_t offset, uint64_t bytes) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  const uint64_t size = std::filesystem::file_size(path);
+  void* map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> pages((size + page - 1) / page);
+  ::mincore(map, size, pages.data());
+  ::munmap(map, size);
+  ::close(fd);
+  size_t cached = 0;
+  for (uint64_t p = offset / page; p * page < offset + bytes; ++p) cached += pages[p] & 1;
+  return cached;
+}
+
+TEST_F(SafetensorsFileTest, PrefetchReadsATensorIntoThePageCache) {
+  const std::string header = R"({"big":{"dtype":"U8","shape":[4194304],"data_offsets":[0,4194304]}})";
+  const auto path = write(safetensors_bytes(header, std::string(4 << 20, 'x')));
+  {  // written back and evicted: clean pages leave the cache on POSIX_FADV_DONTNEED
+    const int fd = ::open(path.c_str(), O_RDONLY);
+    ::fsync(fd);
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    ::close(fd);
+  }
+  auto file = SafetensorsFile::open(path);
+  ASSERT_TRUE(file.has_value()) << file.error().message;
+  const TensorInfo& big = *(*file)->find("big");
+  const size_t pages = (big.nbytes + ::sysconf(_SC_PAGESIZE) - 1) / ::sysconf(_SC_PAGESIZE);
+  if (cached_pages(path, big.offset, big.nbytes) > pages / 2) GTEST_SKIP() << "the page cache kept the file";
+  (*file)->prefetch(big);
+  EXPECT_GE(cached_pages(path, big.offset, big.nbytes), pages);
 }
 
 TEST_F(SafetensorsFileTest, ReadsEveryDtype) {
