@@ -28,6 +28,7 @@ SafetensorsWriter::SafetensorsWriter(std::filesystem::path dir, uint64_t max_sha
 
 SafetensorsWriter::~SafetensorsWriter() {
   if (finished_) return;
+  (void)background_.drain();  // no write may land in a file removed below
   std::error_code ec;
   for (Shard& shard : shards_) {
     shard.fd.reset();
@@ -39,6 +40,14 @@ Status SafetensorsWriter::add(std::string name, DType dtype, std::vector<int64_t
                               std::span<const std::byte> data) {
   return add_tensor(std::move(name), dtype, std::move(shape), data.size(), [&](int fd, uint64_t offset) {
     return write_at(fd, offset, data, shards_.back().path);
+  });
+}
+
+Status SafetensorsWriter::add_async(std::string name, DType dtype, std::vector<int64_t> shape,
+                                    std::span<const std::byte> data, std::shared_ptr<const void> owner) {
+  std::string what = fmt::format("{}: tensor '{}'", dir_.string(), name);
+  return add_tensor(std::move(name), dtype, std::move(shape), data.size(), [&](int fd, uint64_t offset) {
+    return background_.submit({fd, offset, data, std::move(owner), shards_.back().path, std::move(what)});
   });
 }
 
@@ -117,6 +126,7 @@ Status SafetensorsWriter::open_shard() {
 }
 
 Status SafetensorsWriter::grow_gap(uint64_t needed) {
+  LLMC_TRY(background_.drain());  // the copy below takes every byte written so far
   Shard& shard = shards_.back();
   const uint64_t gap = round_up8(std::max(2 * shard.gap, needed + needed / 2));
   auto path = shard.path;
@@ -142,6 +152,7 @@ std::string SafetensorsWriter::header_text() const {
 }
 
 Status SafetensorsWriter::close_shard() {
+  LLMC_TRY(background_.drain());  // the shard's data is all in before its header and close
   Shard& shard = shards_.back();
   std::string header = header_text();
   header.resize(shard.gap - 8, ' ');

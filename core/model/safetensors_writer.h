@@ -5,11 +5,13 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <set>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "model/background_writes.h"
 #include "model/file_io.h"
 #include "tensor/dtype.h"
 #include "util/expected.h"
@@ -25,8 +27,9 @@ struct WriteSummary {
 /// Writes tensors as they arrive: each shard reserves a gap for its header at the start, takes the data
 /// behind it, and gets its header (padded with spaces, data aligned to 8 bytes) when it closes. A header
 /// that outgrows its gap makes the shard be rewritten with a bigger one. A shard closes when the next
-/// tensor would take its data past the maximum shard size. Not thread-safe. After an error the writer
-/// refuses further calls; its files are left to the caller's OutputDirectory to remove.
+/// tensor would take its data past the maximum shard size. Not thread-safe (add_async's writes run on a
+/// thread of the writer's own). After an error the writer refuses further calls; its files are left to
+/// the caller's OutputDirectory to remove.
 class SafetensorsWriter {
  public:
   static constexpr uint64_t kDefaultMaxShardSize = 5'000'000'000;
@@ -43,6 +46,12 @@ class SafetensorsWriter {
   using ChunkFill = std::function<Status(uint64_t offset, std::span<std::byte> chunk)>;
 
   Status add(std::string name, DType dtype, std::vector<int64_t> shape, std::span<const std::byte> data);
+  /// As add(), but the bytes are written by the writer's thread while the caller goes on; `owner` keeps them
+  /// alive until then. At most kMaxQueuedBytes wait (add_async waits for room). A failed write is reported
+  /// by a later call or by finish().
+  Status add_async(std::string name, DType dtype, std::vector<int64_t> shape, std::span<const std::byte> data,
+                   std::shared_ptr<const void> owner);
+  static constexpr uint64_t kMaxQueuedBytes = 64 << 20;
   /// Copies the data from `src_fd` in the kernel (copy_file_range), so resident memory stays flat.
   Status add_from_file(std::string name, DType dtype, std::vector<int64_t> shape, int src_fd, uint64_t src_offset,
                        uint64_t nbytes);
@@ -83,6 +92,7 @@ class SafetensorsWriter {
   size_t rewrites_ = 0;
   bool failed_ = false;
   bool finished_ = false;
+  BackgroundWrites background_{kMaxQueuedBytes};  // last: destroyed (its writes waited for) first
 };
 
 }  // namespace llmc::model

@@ -271,7 +271,9 @@ Status LayerUnit::write_quantized(model::SafetensorsWriter& writer, const std::s
   for (const auto& named : *tensors) {
     auto dtype = format::to_dtype(named.tensor.scalar_type());
     if (!dtype) return Error{fmt::format("{}: {}", named.name, dtype.error().message)};
-    LLMC_TRY(writer.add(named.name, *dtype, named.tensor.sizes().vec(), format::tensor_bytes(named.tensor)));
+    // written while the next modules quantize; the tensor lives until then
+    LLMC_TRY(writer.add_async(named.name, *dtype, named.tensor.sizes().vec(), format::tensor_bytes(named.tensor),
+                              std::make_shared<at::Tensor>(named.tensor)));
   }
   return Status::ok();
 }

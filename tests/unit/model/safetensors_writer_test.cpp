@@ -2,6 +2,9 @@
 #include "model/safetensors_writer.h"
 
 #include <fcntl.h>
+#include <unistd.h>
+
+#include <memory>
 
 #include <gmock/gmock.h>
 #include <fmt/format.h>
@@ -109,6 +112,50 @@ TEST(SafetensorsWriterTest, AHintAvoidsRewrites) {
   ASSERT_TRUE(writer.finish().has_value());
   EXPECT_EQ(writer.rewrites(), 0u);
   EXPECT_LT(std::filesystem::file_size(dir.path() / "model.safetensors"), 100u * 192 + 1024);
+}
+
+// Written in the background, interleaved with add(), across shards and a header rewrite: every byte lands.
+TEST(SafetensorsWriterTest, WritesInTheBackgroundAcrossShardsAndRewrites) {
+  TempDir dir("writer-async");
+  SafetensorsWriter writer(dir.path(), /*max_shard_size=*/12000);  // no hint: the gaps grow too
+  std::vector<std::string> names;
+  for (int i = 0; i < 120; ++i) {
+    names.push_back(fmt::format("model.layers.{}.a_rather_long_module_name_to_fill_the_header.weight", i));
+    auto bytes = std::make_shared<std::vector<std::byte>>(pattern(100 + i % 50, i));
+    const int64_t size = static_cast<int64_t>(bytes->size());
+    const Status added = i % 3 == 0 ? writer.add(names.back(), DType::U8, {size}, *bytes)
+                                    : writer.add_async(names.back(), DType::U8, {size}, *bytes, bytes);
+    ASSERT_TRUE(added) << added.error().message;
+  }
+  auto summary = writer.finish();
+  ASSERT_TRUE(summary.has_value()) << summary.error().message;
+  EXPECT_GE(writer.rewrites(), 1u);
+  EXPECT_GT(summary->files.size(), 1u);
+  testing::write_file(dir.path() / "config.json", "{}");
+  auto checkpoint = Checkpoint::open(dir.path());
+  ASSERT_TRUE(checkpoint.has_value()) << checkpoint.error().message;
+  for (int i = 0; i < 120; ++i) {
+    const auto ref = checkpoint->tensor(names[i]);
+    ASSERT_TRUE(ref.has_value());
+    EXPECT_EQ(bytes_of(*ref->file, names[i]), pattern(100 + i % 50, i)) << names[i];
+  }
+}
+
+TEST(BackgroundWritesTest, AFailedWriteIsReportedAndStopsTheQueue) {
+  TempDir dir("background-writes");
+  const auto path = dir.path() / "read-only";
+  testing::write_file(path, "x");
+  const int fd = ::open(path.c_str(), O_RDONLY);  // a pwrite to it fails (EBADF)
+  const auto bytes = std::make_shared<std::vector<std::byte>>(pattern(10, 1));
+  BackgroundWrites writes(1 << 20);
+  ASSERT_TRUE(writes.submit({fd, 0, *bytes, bytes, path, "tensor 'a'"}));
+  const Status drained = writes.drain();
+  ASSERT_FALSE(drained);
+  EXPECT_THAT(drained.error().message, HasSubstr("tensor 'a'"));
+  EXPECT_THAT(drained.error().message, HasSubstr(path.string()));
+  EXPECT_FALSE(writes.submit({fd, 0, *bytes, bytes, path, "tensor 'b'"}));  // nothing more is queued
+  EXPECT_EQ(bytes.use_count(), 1);  // the queue let go of the bytes
+  ::close(fd);
 }
 
 TEST(SafetensorsWriterTest, CopiesFromAFileAndGeneratesInChunks) {
