@@ -150,6 +150,18 @@ Expected<at::Tensor> DecoderLayer::run_module(std::string_view module, const at:
 
 Expected<at::Tensor> DecoderLayer::forward(const at::Tensor& hidden, const BatchContext& batch, const LinearTap* tap,
                                            const KvTap* kv) const {
+  return run(hidden, batch, tap, kv, /*to_down_input=*/false);
+}
+
+Status DecoderLayer::observe(const at::Tensor& hidden, const BatchContext& batch, const LinearTap& tap,
+                             const KvTap* kv, bool last_output) const {
+  auto ran = run(hidden, batch, &tap, kv, /*to_down_input=*/!last_output && !moe_);
+  if (!ran) return ran.error();
+  return Status::ok();
+}
+
+Expected<at::Tensor> DecoderLayer::run(const at::Tensor& hidden, const BatchContext& batch, const LinearTap* tap,
+                                       const KvTap* kv, bool to_down_input) const {
   try {
     const at::Tensor mask = attention_mask(batch.tokens, arch_->sliding_window[static_cast<size_t>(index_)]);
     const LinearContext linears{weights_, activations_, tap, kv};
@@ -158,6 +170,10 @@ Expected<at::Tensor> DecoderLayer::forward(const at::Tensor& hidden, const Batch
                                                mask);
     const at::Tensor residual = hidden + attended;
     const at::Tensor normed = rms_norm(residual, weights_.at(post_attention_norm_ + ".weight"), arch_->norm_eps);
+    if (to_down_input) {
+      if (tap && *tap) (*tap)(mlp_.down, gated_mlp_down_input(mlp_, linears, normed), at::Tensor());
+      return at::Tensor();
+    }
     const at::Tensor mixed = moe_ ? sparse_moe(moe_spec_, linears, normed) : gated_mlp(mlp_, linears, normed);
     return residual + mixed;
   } catch (const std::exception& e) {  // c10::Error from a substituted weight of the wrong shape, out_of_range,

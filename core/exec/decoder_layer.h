@@ -27,6 +27,14 @@ class DecoderLayer {
   /// keys and values.
   Expected<at::Tensor> forward(const at::Tensor& hidden, const BatchContext& batch, const LinearTap* tap = nullptr,
                                const KvTap* kv = nullptr) const;
+  /// forward() for its taps alone (a calibration pass): the layer's output is not formed, and unless
+  /// `last_output` says the taps read the output of last_linear(), the dense MLP's down projection is handed
+  /// its input with an undefined output and not computed (a fifth of a SmolLM2 layer's work). MoE layers
+  /// run in full.
+  Status observe(const at::Tensor& hidden, const BatchContext& batch, const LinearTap& tap, const KvTap* kv,
+                 bool last_output) const;
+  /// The last Linear the layer runs (the dense MLP's down projection).
+  const std::string& last_linear() const { return linear_modules_.back(); }
 
   /// Runs one module of the layer with the current weights: a Linear on its input [..., in], the attention block
   /// (attention_block(); input: the normed hidden states [B, T, hidden], output before the residual) or the MLP
@@ -50,6 +58,9 @@ class DecoderLayer {
 
  private:
   DecoderLayer(const model::Architecture& arch, int64_t index);
+  // forward(), up to the down projection's input when `to_down_input` (a dense layer's; the result undefined)
+  Expected<at::Tensor> run(const at::Tensor& hidden, const BatchContext& batch, const LinearTap* tap, const KvTap* kv,
+                           bool to_down_input) const;
 
   const model::Architecture* arch_;
   int64_t index_;

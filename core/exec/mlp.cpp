@@ -6,10 +6,14 @@
 
 namespace llmc::exec {
 
-at::Tensor gated_mlp(const MlpNames& names, const LinearContext& layer, const at::Tensor& x) {
+at::Tensor gated_mlp_down_input(const MlpNames& names, const LinearContext& layer, const at::Tensor& x) {
   const at::Tensor gate = linear(layer, names.gate, x);
   const at::Tensor up = linear(layer, names.up, x);
-  return linear(layer, names.down, at::silu(gate) * up);
+  return at::silu(gate) * up;
+}
+
+at::Tensor gated_mlp(const MlpNames& names, const LinearContext& layer, const at::Tensor& x) {
+  return linear(layer, names.down, gated_mlp_down_input(names, layer, x));
 }
 
 }  // namespace llmc::exec

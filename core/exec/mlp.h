@@ -14,5 +14,7 @@ struct MlpNames {
 };
 
 at::Tensor gated_mlp(const MlpNames& names, const LinearContext& layer, const at::Tensor& x);
+/// The down projection's input, silu(gate(x)) * up(x): gated_mlp without its last matmul.
+at::Tensor gated_mlp_down_input(const MlpNames& names, const LinearContext& layer, const at::Tensor& x);
 
 }  // namespace llmc::exec

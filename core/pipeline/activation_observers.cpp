@@ -78,6 +78,11 @@ Status ActivationObservers::observe_linear(std::string_view module, const at::Te
   return update(it->second.second, output, module);
 }
 
+bool ActivationObservers::observes_output(std::string_view module) const {
+  const auto it = linears_.find(module);
+  return it != linears_.end() && it->second.second.has_value();
+}
+
 Status ActivationObservers::observe_kv(const at::Tensor& keys, const at::Tensor& values) {
   if (!kv_) return Status::ok();
   LLMC_TRY(update(kv_->first, keys, attention_));

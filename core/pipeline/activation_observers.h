@@ -37,6 +37,8 @@ class ActivationObservers {
                                               const std::optional<recipe::QuantArgs>& kv_cache, std::string attention);
 
   bool empty() const { return linears_.empty() && !kv_ && importance_.empty(); }
+  /// Whether the Linear's output activations are observed (observe_linear reads its output).
+  bool observes_output(std::string_view module) const;
   /// Feeds one batch: a Linear's input [.., in] and output, or the keys and values [B, kv_heads, T, head_dim].
   Status observe_linear(std::string_view module, const at::Tensor& input, const at::Tensor& output);
   Status observe_kv(const at::Tensor& keys, const at::Tensor& values);

@@ -156,8 +156,10 @@ Status LayerCalibration::calibrate(ModifierRun& run, const exec::DecoderLayer& l
     const exec::KvTap kv = [&](const at::Tensor& keys, const at::Tensor& values) {
       if (observed) observed = observers.observe_kv(keys, values);
     };
-    auto ran = layer.forward(*hidden, contexts_[b], &tap, &kv);
-    if (!ran) return ran.error();
+    // the layer's output is not read here, nor the last Linear's but by a plugin that takes outputs or an
+    // output observer: without them the pass skips that matmul
+    const bool last_output = outputs || observers.observes_output(layer.last_linear());
+    LLMC_TRY(layer.observe(*hidden, contexts_[b], tap, &kv, last_output));
     LLMC_TRY(observed);
     if (!run.calibrates()) continue;  // the pass only feeds the host's activation observers
     ActivationViews views;

@@ -313,6 +313,12 @@ OneshotResult run_oneshot(const OneshotOptions& options) {
   std::filesystem::path dataset;
   double tokenize_seconds = 0;
   if (calibrating) {
+    // A forward frees and allocates activation-sized buffers thousands of times per layer. Past main()'s
+    // 128 KiB mmap threshold each is a fresh mapping, faulted in page by page and unmapped on free (20 s of
+    // system time in a 58 s GPTQ run); from the heap they are reused. 32 MiB, glibc's own ceiling for its
+    // moving threshold: SmolLM2 GPTQ on 4 x 512 tokens 43.1 s -> 34.4 s, peak 273 -> 312 MB. Set before
+    // the plan, whose probes run forwards too.
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
     auto settings = calibration_settings(options, *recipe, *calibrating);
     if (!settings) return fail(ExitCode::usage, settings.error());
     const auto step = Clock::now();
@@ -336,11 +342,6 @@ OneshotResult run_oneshot(const OneshotOptions& options) {
   MemoryBudget budget(options.memory_budget);
   std::unique_ptr<LayerCalibration> calibration;  // its spill file, if any, lies in the output's temporary directory
   if (calibrating) {
-    // A forward frees and allocates activation-sized buffers thousands of times per layer. Past main()'s
-    // 128 KiB mmap threshold each is a fresh mapping, faulted in page by page and unmapped on free (20 s of
-    // system time in a 58 s GPTQ run); from the heap they are reused. 32 MiB, glibc's own ceiling for its
-    // moving threshold: SmolLM2 GPTQ on 4 x 512 tokens 43.1 s -> 34.4 s, peak 273 -> 317 MB.
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
     const auto step = Clock::now();
     auto started_calibration = LayerCalibration::start(*checkpoint, samples, budget, output->path());
     if (!started_calibration) return fail(ExitCode::model, started_calibration.error());

@@ -229,6 +229,20 @@ class Estimator {
     return work;
   }
 
+  // The calibration pass skips the layer's last matmul (DecoderLayer::observe) unless the plugin takes outputs or
+  // that Linear's output activations are quantized (observed); an MoE layer runs in full.
+  double skipped_in_calibration(const ModifierRun& run, const UnitShape& shape) const {
+    if (shape.linears.empty() || has_capability(run, LLMC_CAP_NEEDS_OUTPUTS)) return 0;
+    const LinearShape& last = shape.linears.back();
+    if (is_expert(last.name)) return 0;
+    const auto scheme = run.schemes_by_module.find(last.name);
+    if (scheme != run.schemes_by_module.end()) {
+      const auto output = scheme->second->find("output_activations");
+      if (output != scheme->second->end() && !output->is_null()) return 0;
+    }
+    return layer_->linear_seconds(last);
+  }
+
   // A decoder layer of a calibrated run (layer_calibration.cpp): loaded in the compute dtype; per modifier a
   // calibration pass (a forward over every sample, taps feeding the plugin) and its compress; then the
   // propagation forward; then the write.
@@ -251,14 +265,15 @@ class Estimator {
       if (calibrates(run)) {
         statistics = calibrate_cost(run.modifier->plugin, linears, shape, layer);
         StageSum& calibrate = stage("calibrate: " + label, "calibrate", label);
-        calibrate.add(unit.index, "forward", forward);
+        calibrate.add(unit.index, "forward", forward - skipped_in_calibration(run, shape));
         if (statistics.seconds > 0) calibrate.add(unit.index, "Hessians", statistics.seconds);
         calibrate.hold(resident + weights + edited + scratch + statistics.bytes);
       }
       StageSum& sum = stage("compress: " + label, "compress", label);
       const Cost work = compress(run, linears, unit, shape, &layer, sum);
       edited += edited_bytes(run, linears);
-      sum.hold(resident + weights + edited + statistics.bytes + work.bytes);
+      // the heap keeps the forward's freed buffers (calibrated runs allocate below a 32 MiB mmap threshold)
+      sum.hold(resident + weights + edited + scratch + statistics.bytes + work.bytes);
     }
     StageSum& propagate = stage("propagate", "propagate");
     propagate.add(unit.index, "forward", forward);

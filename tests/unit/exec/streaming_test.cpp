@@ -166,6 +166,43 @@ TEST(Streaming, UsesSubstitutedWeights) {
   EXPECT_GT((logits - opened.reference.at("logits_full")).abs().max().item<double>(), 1e-2);
 }
 
+// observe() shows the taps what forward() shows them, bit for bit, and skips only the last matmul of a dense
+// layer, and only when its output is not read.
+TEST(Streaming, ObserveTapsWhatForwardTapsWithoutTheLastMatmul) {
+  for (const std::string name : {"llama", "qwen3_moe"}) {
+    Opened opened = open_case(name);
+    ASSERT_TRUE(opened.runner);
+    auto context = opened.runner->context({opened.reference.at("ids_full"), opened.reference.at("mask_full")});
+    ASSERT_TRUE(context) << context.error().message;
+    auto embedded = opened.runner->embed(opened.reference.at("ids_full"));
+    ASSERT_TRUE(embedded) << embedded.error().message;
+    for (int64_t index : {0, 1}) {  // qwen3_moe: layer 1 is dense, layer 0 sparse
+      auto layer = opened.runner->load_layer(index);
+      ASSERT_TRUE(layer) << layer.error().message;
+      using Seen = std::map<std::string, std::pair<at::Tensor, at::Tensor>>;
+      auto tap_into = [](Seen& seen) {
+        return LinearTap([&seen](std::string_view module, const at::Tensor& input, const at::Tensor& output) {
+          seen.insert_or_assign(std::string(module), std::pair{input.clone(), output.defined() ? output.clone() : output});
+        });
+      };
+      Seen full, observed, with_last;
+      const LinearTap full_tap = tap_into(full), observed_tap = tap_into(observed), last_tap = tap_into(with_last);
+      ASSERT_TRUE(layer->forward(*embedded, *context, &full_tap));
+      ASSERT_TRUE(layer->observe(*embedded, *context, observed_tap, nullptr, /*last_output=*/false));
+      ASSERT_TRUE(layer->observe(*embedded, *context, last_tap, nullptr, /*last_output=*/true));
+      ASSERT_EQ(observed.size(), full.size()) << name << " layer " << index;
+      const bool dense = layer->last_linear().find(".experts.") == std::string::npos;
+      for (const auto& [module, pair] : full) {
+        EXPECT_TRUE(at::equal(observed.at(module).first, pair.first)) << module;
+        EXPECT_TRUE(at::equal(with_last.at(module).second, pair.second)) << module;
+        const bool skipped = dense && module == layer->last_linear();
+        EXPECT_EQ(observed.at(module).second.defined(), !skipped) << module;
+        if (!skipped) EXPECT_TRUE(at::equal(observed.at(module).second, pair.second)) << module;
+      }
+    }
+  }
+}
+
 TEST(Streaming, WeightErrorsNameTheTensor) {
   Opened opened = open_case("llama");
   ASSERT_TRUE(opened.runner);
