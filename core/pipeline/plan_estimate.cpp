@@ -282,12 +282,13 @@ class Estimator {
   }
 
   // A unit streamed without calibration: each modifier's compress on the mapped weights, then the write. The
-  // run prefetches a unit's tensors when the unit before it starts (oneshot.cpp), so that unit's work hides
-  // as much of the read.
+  // run reads a unit's tensors ahead on a thread while the unit before it works (oneshot.cpp); that thread
+  // and the kernel's reading share the cores with the quantizing threads, so half of that work's time hides
+  // reading (measured on the 1B shapes, 2 cores: 3.6 s against 3.0 s hiding it all and 4.3 s hiding none).
   void data_free_unit(const Unit& unit, const UnitShape& shape) {
     const uint64_t resident = cache_resident() + claimed_bytes(unit, shape);
     uint64_t edited = 0;
-    double hiding = previous_unit_work_, work_seconds = 0;
+    double hiding = previous_unit_work_ / 2, work_seconds = 0;
     for (const ModifierRun& run : *in_.runs) {
       if (run.modules_in(unit.modules).empty()) continue;
       const std::string& label = run.modifier->label();
