@@ -33,14 +33,7 @@ exit codes:
   5  the input checkpoint (or GGUF file) is missing, corrupt, inconsistent or unsupported
 )";
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  // Tensor-sized buffers come from mmap and go back to the system when freed. glibc's default raises
-  // this threshold after each large free, so freed layers would stay in the heap: quantizing SmolLM2
-  // shapes peaked at 323 MB resident with it, 137 MB without it.
-  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-  std::vector<std::string> args(argv + 1, argv + argc);
+int run_command(std::vector<std::string> args) {
   if (args.empty()) {
     std::fputs(kUsage, stderr);
     return 2;
@@ -61,4 +54,18 @@ int main(int argc, char** argv) {
   if (command == "eval") return llmc::cli::run_eval_command(args);
   std::fprintf(stderr, "llmc: unknown command '%s'\n\n%s", command.c_str(), kUsage);
   return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Tensor-sized buffers come from mmap and go back to the system when freed. glibc's default raises
+  // this threshold after each large free, so freed layers would stay in the heap: quantizing SmolLM2
+  // shapes peaked at 323 MB resident with it, 137 MB without it.
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+  const int status = run_command({argv + 1, argv + argc});
+  // A command has closed what it wrote when it returns; the static destructors left (LibTorch's, the
+  // plugins') only cost time: 0.08 s of a 0.67 s SmolLM2 run.
+  std::fflush(nullptr);
+  std::_Exit(status);
 }
