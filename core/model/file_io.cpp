@@ -50,6 +50,19 @@ Status write_at(int fd, uint64_t offset, std::span<const std::byte> data, const 
   return {};
 }
 
+uint64_t read_into_page_cache(int fd, uint64_t offset, uint64_t nbytes) {
+  constexpr uint64_t kChunk = 1 << 20;
+  std::vector<std::byte> buffer(std::min(nbytes, kChunk));
+  uint64_t done = 0;
+  while (done < nbytes) {
+    const ssize_t n = ::pread(fd, buffer.data(), std::min(nbytes - done, kChunk), static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<uint64_t>(n);
+  }
+  return done;
+}
+
 namespace {
 
 Status copy_buffered(int src_fd, uint64_t src_offset, int dst_fd, uint64_t dst_offset, uint64_t nbytes,

@@ -59,6 +59,10 @@ std::string errno_message(std::string_view what);
 /// Writes all of `data` at `offset` of `fd`; `path` names the file in errors.
 Status write_at(int fd, uint64_t offset, std::span<const std::byte> data, const std::filesystem::path& path);
 
+/// Reads `nbytes` of `fd` at `offset` into the page cache, 1 MiB per pread into a buffer of that size (the
+/// bytes are dropped: nothing is mapped). Returns how many were read (fewer at an error or the file's end).
+uint64_t read_into_page_cache(int fd, uint64_t offset, uint64_t nbytes);
+
 /// Copies `nbytes` from `src_fd` at `src_offset` to `dst_fd` at `dst_offset` with copy_file_range (no
 /// user-space buffer), falling back to pread/pwrite through a small buffer where the kernel refuses.
 Status copy_range(int src_fd, uint64_t src_offset, int dst_fd, uint64_t dst_offset, uint64_t nbytes,

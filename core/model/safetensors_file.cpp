@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <tuple>
-#include <vector>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -175,15 +174,9 @@ std::span<const std::byte> SafetensorsFile::data(const TensorInfo& info) const {
 }
 
 void SafetensorsFile::prefetch(const TensorInfo& info) const {
-  // madvise(MADV_WILLNEED) would read at most the readahead window (128 KiB here), so read it all
-  constexpr size_t kChunk = size_t{1} << 20;
-  std::vector<std::byte> scratch(kChunk);
-  for (uint64_t done = 0; done < info.nbytes;) {
-    const ssize_t n = ::pread(fd(), scratch.data(), std::min<uint64_t>(kChunk, info.nbytes - done),
-                              static_cast<off_t>(info.offset + done));
-    if (n <= 0) return;  // a hint only: data() reads (and reports) what this could not
-    done += static_cast<uint64_t>(n);
-  }
+  // madvise(MADV_WILLNEED) would read at most the readahead window (128 KiB here), so read it all; a hint
+  // only: data() reads (and reports) what this could not
+  (void)read_into_page_cache(fd(), info.offset, info.nbytes);
 }
 
 void SafetensorsFile::release(const TensorInfo& info) const {

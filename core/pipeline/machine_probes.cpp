@@ -198,16 +198,10 @@ std::pair<uint64_t, std::optional<uint64_t>> cached_bytes(int fd, uint64_t size)
   return {cached, first_uncached};
 }
 
-// Seconds to pread `bytes` at `offset`, 1 MiB at a time as the run's prefetch reads.
+// Seconds to read `bytes` at `offset` as the run's prefetch reads them (SafetensorsFile::prefetch).
 double read_seconds_at(int fd, uint64_t offset, uint64_t bytes) {
-  std::vector<char> buffer(std::min<uint64_t>(bytes, 1 << 20));
   const auto start = Clock::now();
-  for (uint64_t done = 0; done < bytes;) {
-    const uint64_t chunk = std::min<uint64_t>(bytes - done, buffer.size());
-    const ssize_t got = ::pread(fd, buffer.data(), chunk, static_cast<off_t>(offset + done));
-    if (got <= 0) break;
-    done += static_cast<uint64_t>(got);
-  }
+  (void)model::read_into_page_cache(fd, offset, bytes);
   return std::max(seconds_since(start), 1e-6);
 }
 

@@ -143,7 +143,7 @@ size_t expected_output_tensors(const model::Checkpoint& checkpoint, const std::v
 }
 
 /// Reads a unit's tensors from the disk into the page cache on a thread of its own, so that they arrive while
-/// the unit before it computes (the kernel's readahead submission blocks once the device queue is full).
+/// the unit before it computes (the reads block; the mapping's own readahead fetches 128 KiB at a time).
 class Prefetcher {
  public:
   Prefetcher(const model::Checkpoint& checkpoint, const model::ModuleMap& map) : checkpoint_(checkpoint), map_(map) {}
