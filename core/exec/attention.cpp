@@ -35,18 +35,18 @@ double lowest_value(at::ScalarType dtype) {
   }
 }
 
-// transformers' eager_attention_forward, operation for operation, with its additive mask (0 or the dtype's
-// lowest value), so that a calibrated forward rounds as the reference's does.
+}  // namespace
+
+// Operation for operation, with its additive mask (0 or the dtype's lowest value), so that a calibrated
+// forward rounds as the reference's does.
 at::Tensor eager_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& allowed,
-                           double scale) {
-  const at::Tensor scores = at::matmul(q, k.transpose(2, 3)) * scale;
+                           double scale, MatmulMath matmul) {
+  const at::Tensor scores = matmul_in(matmul, q, k.transpose(2, 3)) * scale;
   const at::Tensor additive =
       at::zeros(allowed.sizes(), scores.options()).masked_fill_(allowed.logical_not(), lowest_value(scores.scalar_type()));
   const at::Tensor probabilities = at::softmax(scores + additive, -1, at::kFloat).to(q.scalar_type());
-  return at::matmul(probabilities, v);
+  return matmul_in(matmul, probabilities, v);
 }
-
-}  // namespace
 
 at::Tensor self_attention(const model::Architecture& arch, const AttentionNames& names, const LinearContext& layer,
                           const at::Tensor& x, const BatchContext& batch, const at::Tensor& mask) {
@@ -67,7 +67,7 @@ at::Tensor self_attention(const model::Architecture& arch, const AttentionNames&
     v = v.repeat_interleave(groups, 1);
   }
   const double scale = 1.0 / std::sqrt(static_cast<double>(d));
-  const at::Tensor out = batch.math == AttentionMath::eager ? eager_attention(q, k, v, mask, scale)
+  const at::Tensor out = batch.attention == AttentionMath::eager ? eager_attention(q, k, v, mask, scale, batch.matmul)
                                                             : at::scaled_dot_product_attention(q, k, v, mask, 0.0, false, scale);
   return linear(layer, names.o, out.transpose(1, 2).reshape({b, t, arch.num_heads * d}));
 }

@@ -133,7 +133,7 @@ const std::string& DecoderLayer::block_input_linear(std::string_view block) cons
 Expected<at::Tensor> DecoderLayer::run_module(std::string_view module, const at::Tensor& input,
                                               const BatchContext& batch) const {
   try {
-    const LinearContext linears{weights_, activations_, nullptr};
+    const LinearContext linears{weights_, activations_, nullptr, nullptr, batch.matmul};
     if (module == attention_block()) {
       const at::Tensor mask = attention_mask(batch.tokens, arch_->sliding_window[static_cast<size_t>(index_)]);
       return self_attention(*arch_, attention_, linears, input, batch, mask);
@@ -164,7 +164,7 @@ Expected<at::Tensor> DecoderLayer::run(const at::Tensor& hidden, const BatchCont
                                        const KvTap* kv, bool to_down_input) const {
   try {
     const at::Tensor mask = attention_mask(batch.tokens, arch_->sliding_window[static_cast<size_t>(index_)]);
-    const LinearContext linears{weights_, activations_, tap, kv};
+    const LinearContext linears{weights_, activations_, tap, kv, batch.matmul};
     const at::Tensor attended = self_attention(*arch_, attention_, linears,
                                                rms_norm(hidden, weights_.at(input_norm_ + ".weight"), arch_->norm_eps), batch,
                                                mask);

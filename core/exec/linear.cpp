@@ -20,10 +20,10 @@ at::Tensor fake_quantize_or_throw(const QuantizedActivation& activation, const a
 }  // namespace
 
 at::Tensor run_linear(const std::string& module, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
-                      const ActivationQuantization* activations, const LinearTap* tap) {
+                      const ActivationQuantization* activations, const LinearTap* tap, MatmulMath math) {
   const at::Tensor input =
       activations && activations->input ? fake_quantize_or_throw(*activations->input, x, module, "input") : x;
-  at::Tensor y = at::linear(input, weight, bias);
+  at::Tensor y = linear_in(math, input, weight, bias);
   if (activations && activations->output) y = fake_quantize_or_throw(*activations->output, y, module, "output");
   if (tap && *tap) (*tap)(module, x, y);
   return y;
@@ -34,7 +34,7 @@ at::Tensor linear(const LinearContext& layer, const std::string& module, const a
   const auto activations = layer.activations.find(module);
   return run_linear(module, x, layer.weights.at(module + ".weight"),
                     bias == layer.weights.end() ? at::Tensor() : bias->second,
-                    activations == layer.activations.end() ? nullptr : &activations->second, layer.tap);
+                    activations == layer.activations.end() ? nullptr : &activations->second, layer.tap, layer.matmul);
 }
 
 }  // namespace llmc::exec

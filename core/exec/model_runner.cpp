@@ -12,7 +12,7 @@ namespace llmc::exec {
 
 Expected<at::Tensor> Head::forward(const at::Tensor& hidden) const {
   try {
-    return run_linear(module_, rms_norm(hidden, norm_, eps_), weight_, at::Tensor(), &activations_, nullptr);
+    return run_linear(module_, rms_norm(hidden, norm_, eps_), weight_, at::Tensor(), &activations_, nullptr, matmul_);
   } catch (const c10::Error& e) {
     return Error{fmt::format("head forward: {}", e.what_without_backtrace())};
   } catch (const std::runtime_error& e) {  // the head's activation quantization
@@ -85,7 +85,8 @@ Expected<std::vector<at::Tensor>> ModelRunner::embed_batches(std::span<const Bat
 Expected<BatchContext> ModelRunner::context(const Batch& batch) const {
   if (batch.ids.dim() != 2) return Error{fmt::format("token ids must be [batch, length], got [{}]", fmt::join(batch.ids.sizes(), ", "))};
   BatchContext context;
-  context.math = options_.attention;
+  context.attention = options_.attention;
+  context.matmul = options_.matmul;
   if (batch.attention_mask.defined()) {
     if (batch.attention_mask.sizes() != batch.ids.sizes())
       return Error{fmt::format("attention mask [{}] does not match the token ids [{}]", fmt::join(batch.attention_mask.sizes(), ", "),
@@ -124,6 +125,7 @@ Expected<Head> ModelRunner::load_head() {
   head.weight_ = std::move(linear->weight);
   head.activations_ = std::move(linear->activations);
   head.eps_ = arch_.norm_eps;
+  head.matmul_ = options_.matmul;
   return head;
 }
 

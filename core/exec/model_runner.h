@@ -52,6 +52,7 @@ class Head {
   at::Tensor norm_, weight_;
   ActivationQuantization activations_;
   double eps_ = 0;
+  MatmulMath matmul_ = MatmulMath::dtype;
 };
 
 class ModelRunner {

@@ -22,6 +22,7 @@ struct ComputeOptions {
   /// does; false runs a compressed checkpoint weight-only (dequantized weights, full-precision activations).
   bool quantize_activations = true;
   AttentionMath attention = AttentionMath::sdpa;
+  MatmulMath matmul = MatmulMath::dtype;  // of bfloat16/float16 Linears and eager attention
 };
 
 /// A Linear as the runner computes it: its dense weight and what CT's forward does to its activations.

@@ -105,17 +105,20 @@ Status embed_into(exec::ModelRunner& runner, std::span<const exec::Batch> batche
 Expected<std::unique_ptr<LayerCalibration>> LayerCalibration::start(const model::Checkpoint& checkpoint,
                                                                     const std::vector<std::vector<int32_t>>& samples,
                                                                     MemoryBudget& budget,
-                                                                    const std::filesystem::path& spill_directory) {
+                                                                    const std::filesystem::path& spill_directory,
+                                                                    std::optional<exec::MatmulMath> matmul) {
   auto dtype = exec::checkpoint_dtype(checkpoint);
   if (!dtype) return dtype.error();
   // eager attention, as the reference's calibration_forward_context sets
-  exec::ComputeOptions options{*dtype, at::kCPU, /*quantize_activations=*/false, exec::AttentionMath::eager};
+  exec::ComputeOptions options{*dtype, at::kCPU, /*quantize_activations=*/false, exec::AttentionMath::eager,
+                               exec::resolve_matmul_math(matmul, *dtype)};
   auto weights = exec::open_weight_source(checkpoint, options);
   if (!weights) return weights.error();
   auto runner = exec::ModelRunner::create(checkpoint, std::move(*weights), options);
   if (!runner) return runner.error();
   std::unique_ptr<LayerCalibration> calibration(new LayerCalibration());
   calibration->runner_ = std::move(*runner);
+  calibration->matmul_ = options.matmul;
   std::vector<exec::Batch> batches;
   std::vector<int64_t> sample_tokens;
   for (const auto& sample : samples) {

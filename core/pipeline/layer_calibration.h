@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "exec/model_runner.h"
@@ -31,11 +32,12 @@ class LayerCalibration {
   /// Embeds every sample (one batch each, as the reference's batch_size 1) with the checkpoint's embedding
   /// into the activation cache, in memory or spilled to a file in `spill_directory` as `budget` says;
   /// layers run in the checkpoint's dtype, with weights as stored and no activation quantization (the
-  /// reference calibrates with quantization disabled).
+  /// reference calibrates with quantization disabled), their matmuls in `matmul` (none: resolved for the CPU).
   static Expected<std::unique_ptr<LayerCalibration>> start(const model::Checkpoint& checkpoint,
                                                           const std::vector<std::vector<int32_t>>& samples,
                                                           MemoryBudget& budget,
-                                                          const std::filesystem::path& spill_directory);
+                                                          const std::filesystem::path& spill_directory,
+                                                          std::optional<exec::MatmulMath> matmul);
 
   /// Decoder layer `unit`: for each modifier in recipe order that claims modules in it, a calibration pass
   /// (when its plugin calibrates) on the layer as the earlier modifiers left it, then its compress; then the
@@ -46,6 +48,7 @@ class LayerCalibration {
   size_t batches() const { return cache_->samples(); }
   size_t tokens() const { return cache_->tokens(); }
   const ActivationCache& cache() const { return *cache_; }
+  exec::MatmulMath matmul() const { return matmul_; }
 
  private:
   LayerCalibration() = default;
@@ -55,6 +58,7 @@ class LayerCalibration {
   std::unique_ptr<exec::ModelRunner> runner_;
   std::unique_ptr<ActivationCache> cache_;  // per batch [1, T, hidden]: the layer's input
   std::vector<exec::BatchContext> contexts_;
+  exec::MatmulMath matmul_ = exec::MatmulMath::dtype;
 };
 
 }  // namespace llmc::pipeline

@@ -15,6 +15,8 @@
 #include <sstream>
 #include <string>
 
+#include "exec/attention.h"
+#include "exec/matmul_math.h"
 #include "model/file_io.h"
 #include "quant/column_quantize.h"
 #include "quant/observer.h"
@@ -45,27 +47,23 @@ double seconds_per_call(Work&& work, double budget = 0.02) {
 
 at::TensorOptions options_of(at::ScalarType dtype) { return at::TensorOptions().dtype(dtype); }
 
-// at::linear as the layers run it, on at most 128 tokens x 512 outputs x 2048 inputs of each shape, so that
-// a 1B model's probes stay small: the rate hardly changes beyond those sizes.
-double linear_rate(at::ScalarType dtype, int64_t tokens, int64_t in, int64_t out) {
-  const int64_t m = std::clamp<int64_t>(tokens, 1, 128), n = std::min<int64_t>(out, 512), k = std::min<int64_t>(in, 2048);
-  const at::Tensor x = at::randn({m, k}, options_of(dtype)), w = at::randn({n, k}, options_of(dtype));
-  return 2.0 * static_cast<double>(m * n * k) / seconds_per_call([&] { (void)at::linear(x, w); });
+// A Linear as the layers run it (exec::linear_in, in the run's matmul math), on at most 128 tokens x 512 outputs
+// x 2048 inputs of each shape, so that a 1B model's probes stay small: the rate hardly changes beyond those sizes.
+double linear_rate(const ProbeWork& work, int64_t in, int64_t out) {
+  const int64_t m = std::clamp<int64_t>(work.tokens, 1, 128), n = std::min<int64_t>(out, 512), k = std::min<int64_t>(in, 2048);
+  const at::Tensor x = at::randn({m, k}, options_of(work.dtype)), w = at::randn({n, k}, options_of(work.dtype));
+  return 2.0 * static_cast<double>(m * n * k) /
+         seconds_per_call([&] { (void)exec::linear_in(work.matmul, x, w, at::Tensor()); });
 }
 
-// The eager attention of exec/attention.cpp (scores, additive causal mask, float softmax, weighted values)
-// on up to 2 heads of up to 512 tokens, per head and per tokens^2.
-double attention_seconds(at::ScalarType dtype, int64_t tokens, int64_t heads, int64_t head_dim) {
-  const int64_t t = std::clamp<int64_t>(tokens, 1, 512), h = std::clamp<int64_t>(heads, 1, 2);
-  const at::Tensor q = at::randn({1, h, t, head_dim}, options_of(dtype));
-  const at::Tensor k = at::randn({1, h, t, head_dim}, options_of(dtype)), v = at::randn({1, h, t, head_dim}, options_of(dtype));
+// exec::eager_attention on up to 2 heads of up to 512 tokens, per head and per tokens^2.
+double attention_seconds(const ProbeWork& work) {
+  const int64_t t = std::clamp<int64_t>(work.tokens, 1, 512), h = std::clamp<int64_t>(work.heads, 1, 2);
+  const auto sample = [&] { return at::randn({1, h, t, work.head_dim}, options_of(work.dtype)); };
+  const at::Tensor q = sample(), k = sample(), v = sample();
   const at::Tensor allowed = at::ones({t, t}, options_of(at::kBool)).tril().view({1, 1, t, t});
-  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
-  const double seconds = seconds_per_call([&] {
-    const at::Tensor scores = at::matmul(q, k.transpose(2, 3)) * scale;
-    const at::Tensor additive = at::zeros(allowed.sizes(), scores.options()).masked_fill_(allowed.logical_not(), -1e4);
-    (void)at::matmul(at::softmax(scores + additive, -1, at::kFloat).to(dtype), v);
-  });
+  const double scale = 1.0 / std::sqrt(static_cast<double>(work.head_dim));
+  const double seconds = seconds_per_call([&] { (void)exec::eager_attention(q, k, v, allowed, scale, work.matmul); });
   return seconds / static_cast<double>(h * t * t);
 }
 
@@ -247,8 +245,8 @@ MachineRates probe_machine(const ProbeWork& work) {
   MachineRates rates;
   rates.threads = at::get_num_threads();
   for (const auto& [in, out] : work.linears)
-    if (!rates.linear_flops.contains({in, out})) rates.linear_flops[{in, out}] = linear_rate(work.dtype, work.tokens, in, out);
-  if (work.tokens > 0 && work.heads > 0) rates.attention_seconds = attention_seconds(work.dtype, work.tokens, work.heads, work.head_dim);
+    if (!rates.linear_flops.contains({in, out})) rates.linear_flops[{in, out}] = linear_rate(work, in, out);
+  if (work.tokens > 0 && work.heads > 0) rates.attention_seconds = attention_seconds(work);
   if (work.hessian_columns > 0) {
     rates.fp32_flops = fp32_rate(work.hessian_columns, work.tokens);
     probe_factorization(work.hessian_columns, rates);

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "exec/matmul_math.h"
 #include "pipeline/machine_rates.h"
 #include "pipeline/weight_quantization.h"
 
@@ -25,6 +26,7 @@ struct QuantizedWeightSample {
 /// The shapes of the run that the probes imitate.
 struct ProbeWork {
   at::ScalarType dtype = at::kFloat;                  // the compute dtype (the checkpoint's)
+  exec::MatmulMath matmul = exec::MatmulMath::dtype;  // of the calibration forwards' Linears and attention
   std::vector<std::pair<int64_t, int64_t>> linears;   // distinct (in, out) of the decoder layers' Linears
   int64_t tokens = 0;                                 // a calibration sample's length; 0: a data-free run
   int64_t heads = 0, head_dim = 0;                    // attention, for calibrated runs

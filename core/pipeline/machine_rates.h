@@ -13,7 +13,7 @@ namespace llmc::pipeline {
 /// Seconds and rates measured on this machine, on the run's thread count.
 struct MachineRates {
   int threads = 1;
-  std::map<std::pair<int64_t, int64_t>, double> linear_flops;  // (in, out) -> at::linear FLOP/s in the dtype
+  std::map<std::pair<int64_t, int64_t>, double> linear_flops;  // (in, out) -> a Linear's FLOP/s as the run computes it
   double attention_seconds = 0;  // eager attention, per head and per tokens^2 of a sample
   double fp32_flops = 0;         // float32 matmul X^T X (Hessians, GPTQ's block propagation)
   int64_t factor_columns = 0;    // GPTQ's factorization (Cholesky, inverse, Cholesky) of a float32 matrix this wide

@@ -317,8 +317,11 @@ OneshotResult run_oneshot(const OneshotOptions& options) {
     // 128 KiB mmap threshold each is a fresh mapping, faulted in page by page and unmapped on free (20 s of
     // system time in a 58 s GPTQ run); from the heap they are reused. 32 MiB, glibc's own ceiling for its
     // moving threshold: SmolLM2 GPTQ on 4 x 512 tokens 43.1 s -> 34.4 s, peak 273 -> 312 MB. Set before
-    // the plan, whose probes run forwards too.
+    // the plan, whose probes run forwards too. Setting it stops glibc's own moving of the trim threshold, so
+    // that is set as glibc would have moved it (twice the mmap threshold): at its 128 KiB default, every free
+    // at the heap's top handed pages back that the next buffer faulted in again (7% of a GPTQ run zeroing them).
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
     auto settings = calibration_settings(options, *recipe, *calibrating);
     if (!settings) return fail(ExitCode::usage, settings.error());
     const auto step = Clock::now();
@@ -329,7 +332,7 @@ OneshotResult run_oneshot(const OneshotOptions& options) {
     tokenize_seconds = seconds_since(step);
   }
   auto plan = plan_run({&*checkpoint, &map, &runs, token_counts(samples), tokenize_seconds, options.memory_budget,
-                        std::filesystem::absolute(options.output).parent_path()});
+                        std::filesystem::absolute(options.output).parent_path(), options.matmul});
   if (!plan && options.plan_only) return fail(ExitCode::model, plan.error());
   if (plan) events.emit({{"event", "plan"}, {"plan", plan->to_json()}});
   if (options.plan_only) return planned(options, std::move(*plan));
@@ -343,13 +346,14 @@ OneshotResult run_oneshot(const OneshotOptions& options) {
   std::unique_ptr<LayerCalibration> calibration;  // its spill file, if any, lies in the output's temporary directory
   if (calibrating) {
     const auto step = Clock::now();
-    auto started_calibration = LayerCalibration::start(*checkpoint, samples, budget, output->path());
+    auto started_calibration = LayerCalibration::start(*checkpoint, samples, budget, output->path(), options.matmul);
     if (!started_calibration) return fail(ExitCode::model, started_calibration.error());
     calibration = std::move(*started_calibration);
-    log::info("calibration: {} samples, {} tokens from {}", calibration->batches(), calibration->tokens(),
-              dataset.string());
+    const std::string_view matmul = exec::to_string(calibration->matmul());
+    log::info("calibration: {} samples, {} tokens from {}; matmuls in {}", calibration->batches(), calibration->tokens(),
+              dataset.string(), matmul);
     events.emit({{"event", "calibration_data"}, {"dataset", dataset.string()}, {"samples", calibration->batches()},
-                 {"tokens", calibration->tokens()}, {"seconds", tokenize_seconds + seconds_since(step)}});
+                 {"tokens", calibration->tokens()}, {"matmul", matmul}, {"seconds", tokenize_seconds + seconds_since(step)}});
     const ActivationCache& cache = calibration->cache();
     log::info("{}", cache.summary());
     nlohmann::json cache_event = {{"event", "activation_cache"}, {"bytes", cache.bytes()},

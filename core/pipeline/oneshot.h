@@ -8,6 +8,7 @@
 #include <variant>
 #include <vector>
 
+#include "exec/matmul_math.h"
 #include "pipeline/run_plan.h"
 
 namespace llmc::pipeline {
@@ -34,6 +35,7 @@ struct OneshotOptions {
   bool plan_only = false;        // --plan: estimate every stage, run none, write nothing at `output`
   std::optional<std::filesystem::path> plan_json;  // with plan_only: the estimate as JSON
   CalibrationFlags calibration;
+  std::optional<exec::MatmulMath> matmul;  // --matmul of the calibration forwards; none: auto (the CPU decides)
 };
 
 /// The documented exit codes of the `llmc` command.

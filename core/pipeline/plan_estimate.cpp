@@ -348,6 +348,7 @@ class Estimator {
 Expected<ProbeWork> probe_work(const PlanInputs& inputs, const model::Architecture* arch, at::ScalarType dtype) {
   ProbeWork work;
   work.dtype = dtype;
+  work.matmul = exec::resolve_matmul_math(inputs.matmul, dtype);
   for (const auto& file : inputs.checkpoint->files()) work.files.push_back(file->path());
   work.write_directory = inputs.output_parent;
   if (!inputs.sample_tokens.empty()) {

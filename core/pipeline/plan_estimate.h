@@ -6,8 +6,10 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <vector>
 
+#include "exec/matmul_math.h"
 #include "model/checkpoint.h"
 #include "model/module_map.h"
 #include "pipeline/modifier_run.h"
@@ -24,6 +26,7 @@ struct PlanInputs {
   double tokenize_seconds = 0;                     // what reading and tokenizing the calibration data took
   uint64_t memory_budget = 0;                      // --memory-budget (0: none): where the activation cache lives
   std::filesystem::path output_parent;             // the directory the output goes to (the write probe's)
+  std::optional<exec::MatmulMath> matmul;          // --matmul (none: auto), for the calibration forwards' rates
 };
 
 /// Probes this machine with the run's shapes, then estimates every stage.

@@ -123,6 +123,23 @@ def test_calibration_flags_and_table(llmc_bin, model, dataset, test_plugin_dir, 
     assert "calibrated on 3 samples (24 tokens)" in result.stderr
 
 
+def test_matmul_flag_reaches_the_calibration(llmc_bin, model, dataset, test_plugin_dir, tmp_path):
+    """--matmul picks how the calibration forwards multiply the synthetic bf16 model's matrices; the run reports
+    its choice, and auto picks one of the two."""
+    recipe = recorder_recipe(tmp_path)
+    chosen = {}
+    for matmul in ("dtype", "float32", "auto"):
+        log = tmp_path / f"{matmul}.jsonl"
+        result = oneshot(llmc_bin, model, recipe, tmp_path / matmul, test_plugin_dir, "--dataset", dataset,
+                         "--matmul", matmul, "--log-json", log)
+        assert result.returncode == 0, result.stderr
+        [event] = [e for e in records(log) if e["event"] == "calibration_data"]
+        chosen[matmul] = event["matmul"]
+        assert f"matmuls in {event['matmul']}" in result.stderr
+    assert chosen["dtype"] == "dtype" and chosen["float32"] == "float32"
+    assert chosen["auto"] in ("dtype", "float32")
+
+
 def test_a_calibrating_recipe_without_data_is_refused(llmc_bin, model, test_plugin_dir, tmp_path):
     result = oneshot(llmc_bin, model, recorder_recipe(tmp_path), tmp_path / "out", test_plugin_dir)
     assert result.returncode == 2

@@ -9,7 +9,8 @@ channels carry outliers (what SmoothQuant and AWQ exist for), and channel 7 of l
 so q/k/v_proj of layer 0 see a dead input column (GPTQ's and SparseGPT's dead-column rule). The calibration data:
 16 samples of 64 random token ids (fixed seed) in a JSONL file both sides read in file order, one sample per batch
 (llmc's [calibration] shuffle = false; the reference gets a ready-made loader). Both run the model in its
-checkpoint dtype, on one thread each.
+checkpoint dtype, on one thread each; llmc with `--matmul dtype`, the reference's bf16 kernels, except in the case
+that checks its float32-widened bf16 products (the default on CPUs without bf16 instructions) for quality.
 
 Per case (llmc [[modifier]] tables; `reference_modifiers` derives the reference's modifier list and says what each
 llmc key is there), what must agree:
@@ -80,6 +81,11 @@ EXACT = Tolerance()
 # layer 1's differ (observed: weight scales up to 0.4% apart, 16% of int8 codes); the output error came out 0.4%
 # below the reference's. The reference moves its own by 0.3% when only the sample order changes.
 PIPELINE = Tolerance(quality_rel=0.02)
+# GPTQ on bf16 with float32-widened products: they round now and then to the neighbouring bf16 value, which flips
+# GPTQ's discrete choices as a change of sample order does in the reference (5-20% of codes, up to 3 steps, in
+# each module of the second layer), so only the quality compares; that order change moves the reference's own
+# output error by about 1%. Measured: llmc 0.09551, the reference 0.09625 (0.8% below).
+WIDENED = Tolerance(quality_rel=0.02)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,6 +96,7 @@ class Case:
     tolerance: Tolerance = EXACT
     slow: bool = False
     reference_error: str = ""  # the reference refuses the recipe with this message
+    matmul: str = "dtype"  # llmc's --matmul
 
 
 def modifier(plugin: str, **keys) -> dict:
@@ -100,6 +107,8 @@ CASES = {
     # fast tier
     "gptq_w4a16": Case("fp32", (modifier("gptq", scheme="W4A16"),), "quantized"),
     "gptq_w4a16_bf16": Case("bf16", (modifier("gptq", scheme="W4A16"),), "quantized"),
+    "gptq_w4a16_bf16_widened": Case("bf16", (modifier("gptq", scheme="W4A16"),), "quality", WIDENED,
+                                    matmul="float32"),
     "gptq_w8a8": Case("fp32", (modifier("gptq", scheme="W8A8"),), "quantized"),
     "awq_w4a16_asym": Case("fp32", (modifier("awq", scheme="W4A16_ASYM", duo_scaling="true"),), "quantized"),
     "smoothquant_gptq_w8a8": Case("fp32", ({"plugin": "smoothquant", "smoothing_strength": 0.8},
@@ -262,12 +271,12 @@ def write_jsonl(path: pathlib.Path, rows: list) -> pathlib.Path:
 # Running both sides
 
 
-def run_llmc(llmc_bin, model_dir, recipe, output, dataset, samples, seq_len,
+def run_llmc(llmc_bin, model_dir, recipe, output, dataset, samples, seq_len, matmul: str = "dtype",
              timeout: int = 1200) -> subprocess.CompletedProcess:
     return subprocess.run([str(llmc_bin), "oneshot", "--model", str(model_dir), "--recipe", str(recipe),
                            "--output", str(output), "--dataset", str(dataset), "--samples", str(samples),
-                           "--max-seq-length", str(seq_len)], capture_output=True, text=True, timeout=timeout,
-                          env=single_thread_env())
+                           "--max-seq-length", str(seq_len), "--matmul", matmul], capture_output=True, text=True,
+                          timeout=timeout, env=single_thread_env())
 
 
 class Parity(TieredParity):
@@ -286,7 +295,7 @@ class Parity(TieredParity):
         recipe = work / f"{name}.toml"
         recipe.write_text(llmc_recipe(CASES[name].modifiers))
         return run_llmc(self.llmc_bin, self.model_dir(CASES[name].model), recipe, output, self.dataset, SAMPLES,
-                        SEQ_LEN)
+                        SEQ_LEN, CASES[name].matmul)
 
 
 @pytest.fixture(scope="session")
@@ -613,9 +622,10 @@ class SmolLM2Runs:
         if name not in self.llmc_results:
             recipe = self.work / f"{name}.toml"  # the recipe's tables, the samples in file order as the reference's
             recipe.write_text(llmc_recipe(*self.recipe_tables(name)))
-            # one thread, beside the reference: AWQ's grid search takes over 20 minutes so
+            # one thread, beside the reference: AWQ's grid search takes over 20 minutes so; the default --matmul,
+            # as a user runs it (the chained runs below keep the reference's bf16 kernels: they must match it)
             self.llmc_results[name] = run_llmc(self.llmc_bin, self.checkpoint, recipe, self.llmc_dir(name),
-                                               self.dataset, SMOLLM2_SAMPLES, SMOLLM2_SEQ_LEN, timeout=7200)
+                                               self.dataset, SMOLLM2_SAMPLES, SMOLLM2_SEQ_LEN, "auto", timeout=7200)
         return self.llmc_results[name]
 
     def chained_dir(self, name: str) -> pathlib.Path:

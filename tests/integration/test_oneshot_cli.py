@@ -61,6 +61,8 @@ def test_help_and_usage_errors(llmc_bin):
     assert result.returncode == 2 and "recipe" in result.stderr
     result = run(llmc_bin, "oneshot", "--model", "x", "--recipe", "y", "--output", "z", "--max-shard-size", "lots")
     assert result.returncode == 2 and "--max-shard-size" in result.stderr
+    result = run(llmc_bin, "oneshot", "--model", "x", "--recipe", "y", "--output", "z", "--matmul", "fp32")
+    assert result.returncode == 2 and "--matmul must be auto, dtype or float32" in result.stderr
 
 
 def test_the_launcher_limits_openmp_spinning_and_runs_the_core_beside_it(llmc_bin, tmp_path):

@@ -33,7 +33,7 @@ std::string format_bytes(uint64_t bytes) {
 
 int run_oneshot_command(const std::vector<std::string>& args) {
   namespace po = boost::program_options;
-  std::string model, recipe, output, log_json, plan_json, max_shard = "5GB", memory_budget = "0";
+  std::string model, recipe, output, log_json, plan_json, max_shard = "5GB", memory_budget = "0", matmul = "auto";
   std::vector<std::string> plugin_dirs;
   std::string dataset;
   int64_t samples = 0, max_seq_length = 0, seed = -1;
@@ -54,6 +54,10 @@ int run_oneshot_command(const std::vector<std::string>& args) {
       ("max-shard-size", po::value(&max_shard), "largest output shard, e.g. 2GB, 500MiB (default 5GB)")
       ("memory-budget", po::value(&memory_budget), "fail instead of holding more tensor memory than this, e.g. 4GB (default: no limit); "
                                                    "calibration activations over half of it spill to a file")
+      ("matmul", po::value(&matmul), "auto, dtype or float32: how calibration forwards multiply bfloat16/float16 "
+                                     "matrices. dtype: in that dtype, as the reference does (its bytes on the same "
+                                     "machine); float32: widened, faster on CPUs without bf16/fp16 instructions; "
+                                     "auto (default): float32 on such CPUs, else dtype")
       ("plan", "print the estimated time and peak memory of each stage for this model, recipe and machine, "
                "then exit without running (a run logs the same estimate in one line)")
       ("plan-json", po::value(&plan_json), "with --plan: write the estimate as JSON to this file too")
@@ -80,6 +84,10 @@ int run_oneshot_command(const std::vector<std::string>& args) {
   if (vars.count("samples") && samples <= 0) return usage_error("--samples must be positive");
   if (vars.count("max-seq-length") && max_seq_length <= 0) return usage_error("--max-seq-length must be positive");
   if (vars.count("seed") && seed < 0) return usage_error("--seed must be non-negative");
+  if (matmul != "auto") {
+    run.matmul = exec::parse_matmul_math(matmul);
+    if (!run.matmul) return usage_error("--matmul must be auto, dtype or float32");
+  }
   if (!plan_json.empty() && !vars.count("plan"))
     return usage_error("--plan-json needs --plan (a run logs its plan as the \"plan\" event of --log-json)");
   if (!plan_json.empty() && plan_json == log_json) return usage_error("--plan-json and --log-json name the same file");

@@ -130,7 +130,7 @@ TEST(ActivationQuantization, FailuresNameTheModule) {
   const ActivationQuantization activations{QuantizedActivation{args, {}}, std::nullopt};
   try {
     run_linear("model.layers.0.mlp.down_proj", at::randn({1, 2, 24}), at::randn({4, 24}), at::Tensor(), &activations,
-               nullptr);
+               nullptr, MatmulMath::dtype);
     ADD_FAILURE() << "a group size that does not divide the input was accepted";
   } catch (const std::runtime_error& e) {
     EXPECT_THAT(e.what(), ::testing::HasSubstr("module 'model.layers.0.mlp.down_proj': input activations:"));

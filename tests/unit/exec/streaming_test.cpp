@@ -224,3 +224,39 @@ TEST(Streaming, WeightErrorsNameTheTensor) {
 
 }  // namespace
 }  // namespace llmc::exec
+
+namespace llmc::exec {
+namespace {
+
+// Every Linear of a layer computes in the batch's matmul math: float32 gives the float32 product of the bf16
+// operands rounded once to bf16, dtype gives ATen's bf16 product; eager attention's products are exec's
+// matmul_in (matmul_math_test.cpp).
+TEST(Streaming, EveryLinearComputesInTheBatchsMatmulMath) {
+  const auto dir = testing::fixture_dir() / "llama_linear_tied_bf16";
+  const auto reference = testing::read_tensors(dir / "reference_native_eager.safetensors");
+  for (const MatmulMath math : {MatmulMath::dtype, MatmulMath::float32}) {
+    auto runner = ModelRunner::open(dir, {.dtype = at::kBFloat16, .attention = AttentionMath::eager, .matmul = math});
+    ASSERT_TRUE(runner) << runner.error().message;
+    auto context = (*runner)->context({reference.at("ids"), at::Tensor()});
+    ASSERT_TRUE(context) << context.error().message;
+    EXPECT_EQ(context->matmul, math);
+    auto hidden = (*runner)->embed(reference.at("ids"));
+    ASSERT_TRUE(hidden) << hidden.error().message;
+    auto layer = (*runner)->load_layer(0);
+    ASSERT_TRUE(layer) << layer.error().message;
+    size_t checked = 0;
+    const LinearTap tap = [&](std::string_view module, const at::Tensor& x, const at::Tensor& y) {
+      const at::Tensor& w = layer->weights().at(std::string(module) + ".weight");
+      const at::Tensor expected = math == MatmulMath::float32
+                                      ? at::linear(x.to(at::kFloat), w.to(at::kFloat)).to(at::kBFloat16)
+                                      : at::linear(x, w);
+      EXPECT_TRUE(at::equal(y, expected)) << module;
+      ++checked;
+    };
+    ASSERT_TRUE(layer->forward(*hidden, *context, &tap));
+    EXPECT_EQ(checked, layer->linear_modules().size());
+  }
+}
+
+}  // namespace
+}  // namespace llmc::exec
