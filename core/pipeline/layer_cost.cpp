@@ -23,12 +23,15 @@ double LayerCost::forward_seconds(const UnitShape& shape) const {
 }
 
 // Eager attention's scores [heads, t, t] in the dtype, their masked sum, the float32 softmax and its cast;
-// the MLP's gate, up and product [t, intermediate]; residual and norm outputs [t, hidden].
+// the MLP's gate, up and product [t, intermediate]; residual and norm outputs [t, hidden]. Widened products
+// add the float32 scores and probabilities, and a Linear's float32 weight, input and output.
 uint64_t LayerCost::forward_scratch() const {
   const double t = static_cast<double>(tokens.longest);
-  const double attention = static_cast<double>(arch.num_heads) * t * t * (3 * dtype_size + 4);
+  const double squares = static_cast<double>(arch.num_heads) * t * t;
   const double intermediate = static_cast<double>(std::max(arch.intermediate_size, arch.expert_intermediate_size));
-  return static_cast<uint64_t>(attention + t * (3 * intermediate + 4 * hidden()) * dtype_size);
+  double bytes = squares * (3 * dtype_size + 4) + t * (3 * intermediate + 4 * hidden()) * dtype_size;
+  if (widened) bytes += squares * 8 + (intermediate * hidden() + t * (intermediate + hidden())) * 4;
+  return static_cast<uint64_t>(bytes);
 }
 
 }  // namespace llmc::pipeline

@@ -50,6 +50,7 @@ struct LayerCost {
   const model::Architecture& arch;
   Tokens tokens;
   double dtype_size;  // of the compute dtype
+  bool widened = false;  // 16-bit products computed in float32 (exec::MatmulMath::float32)
 
   double hidden() const { return static_cast<double>(arch.hidden_size); }
   /// One pass of a layer over every sample.

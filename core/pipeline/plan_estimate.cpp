@@ -79,7 +79,10 @@ class Estimator {
  public:
   Estimator(const PlanInputs& inputs, const MachineRates& rates, const model::Architecture* arch, at::ScalarType dtype)
       : in_(inputs), rates_(rates) {
-    if (arch) layer_.emplace(LayerCost{rates, *arch, count_tokens(inputs.sample_tokens), static_cast<double>(c10::elementSize(dtype))});
+    if (arch)
+      layer_.emplace(LayerCost{rates, *arch, count_tokens(inputs.sample_tokens), static_cast<double>(c10::elementSize(dtype)),
+                               exec::resolve_matmul_math(inputs.matmul, dtype) == exec::MatmulMath::float32 &&
+                                   c10::elementSize(dtype) == 2});
   }
 
   RunPlan estimate(double startup_seconds) {

@@ -1,5 +1,5 @@
-// tests/unit/pipeline/plan_cost_test.cpp - the plan's formulas on given rates: a layer's forward pass, the
-// Hessian factorization's power law and its floor, reads in the page cache's proportion, GPTQ's Hessians
+// tests/unit/pipeline/plan_cost_test.cpp - the plan's formulas on given rates: a layer's forward pass and its
+// scratch memory, the Hessian factorization's power law and its floor, reads in the page cache's proportion, GPTQ's Hessians
 // shared by the modules reading one input, and GPTQ's compress of one module counted part by part.
 #include <gtest/gtest.h>
 
@@ -51,6 +51,20 @@ TEST(PlanCost, ForwardCountsLinearFlopsAtTheirRateAndAttentionPerHeadAndTokenSqu
   const LayerCost layer{r, arch, {/*total=*/30, /*squares=*/500, /*longest=*/20}, 2};
   const double linears = 2 * (2 * 64 * 128 * 30 / 1e9) + 2 * 128 * 64 * 30 / 2e9;
   EXPECT_DOUBLE_EQ(layer.forward_seconds(mlp_layer()), linears + 4 * 500 * 1e-9);
+}
+
+// A pass's scratch, for the longest sample (20 tokens): bf16 attention scores and their steps, the MLP's and the
+// residual's activations; widened products add float32 scores and probabilities, and a Linear's float32 weight,
+// input and output.
+TEST(PlanCost, ForwardScratchCountsTheWidenedProducts) {
+  const MachineRates r = rates();
+  const model::Architecture arch = architecture();
+  const LayerCost bf16{r, arch, {30, 500, 20}, 2};
+  const double squares = 4.0 * 20 * 20;
+  const double base = squares * (3 * 2 + 4) + 20.0 * (3 * 128 + 4 * 64) * 2;
+  EXPECT_EQ(bf16.forward_scratch(), static_cast<uint64_t>(base));
+  const LayerCost widened{r, arch, {30, 500, 20}, 2, /*widened=*/true};
+  EXPECT_EQ(widened.forward_scratch(), static_cast<uint64_t>(base + squares * 8 + (128.0 * 64 + 20.0 * (128 + 64)) * 4));
 }
 
 TEST(PlanCost, FactorizationFollowsThePowerLawDownToTheMatmulFloor) {
