@@ -67,8 +67,9 @@ at::Tensor self_attention(const model::Architecture& arch, const AttentionNames&
     v = v.repeat_interleave(groups, 1);
   }
   const double scale = 1.0 / std::sqrt(static_cast<double>(d));
-  const at::Tensor out = batch.attention == AttentionMath::eager ? eager_attention(q, k, v, mask, scale, batch.matmul)
-                                                            : at::scaled_dot_product_attention(q, k, v, mask, 0.0, false, scale);
+  const at::Tensor out = batch.attention == AttentionMath::eager
+                             ? eager_attention(q, k, v, mask, scale, batch.matmul)
+                             : at::scaled_dot_product_attention(q, k, v, mask, 0.0, false, scale);
   return linear(layer, names.o, out.transpose(1, 2).reshape({b, t, arch.num_heads * d}));
 }
 
