@@ -190,7 +190,8 @@ def test_the_estimate_is_within_twice_the_run(llmc_bin, binary_dir, tmp_path):
 
 @pytest.mark.slow
 def test_the_estimate_is_within_a_quarter_of_the_run(llmc_bin, binary_dir, tmp_path):
-    # SmolLM2-135M's shapes, 8 of its 30 layers, 8 samples of 512 tokens: a GPTQ run of about 40 s on 2 cores.
+    # SmolLM2-135M's shapes, 8 of its 30 layers, 8 samples of 512 tokens: a GPTQ run of about 8 s on 2 cores
+    # (about 40 s with --matmul dtype on a CPU without bf16 instructions).
     # Other processes coming and going during the run change its time and not the estimate (made before it),
     # so this needs a machine nothing else loads.
     if os.getloadavg()[0] > 1:
