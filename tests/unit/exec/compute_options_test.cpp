@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 
 #include "exec/exec_test_support.h"
 #include "exec/model_runner.h"
@@ -49,21 +50,29 @@ TEST(ComputeOptions, RunsInTheCheckpointDtype) {
   EXPECT_LE(error, 0.05);
 }
 
+// The logits of one batch run through the checkpoint in `dir` (undefined, with a failure recorded, on an error).
+at::Tensor logits_of(const std::filesystem::path& dir, ComputeOptions options, const Batch& batch) {
+  auto runner = ModelRunner::open(dir, options);
+  EXPECT_TRUE(runner) << runner.error().message;
+  if (!runner) return at::Tensor();
+  at::Tensor logits;
+  const Status status = (*runner)->run(std::vector<Batch>{batch}, [&](size_t, const at::Tensor& value) {
+    logits = value;
+    return Status::ok();
+  });
+  EXPECT_TRUE(status) << status.error().message;
+  return logits;
+}
+
 // With eager attention (LLM Compressor's calibration forward), llmc's bf16 forward runs transformers' ops in
 // their order and dtypes, so the bf16 logits are bit for bit transformers' eager bf16 logits.
 TEST(ComputeOptions, EagerAttentionInBf16IsBitForBitTransformersEager) {
   for (const std::string name : {"qwen3_bf16", "llama_linear_tied_bf16"}) {
     const auto dir = testing::fixture_dir() / name;
     const auto reference = testing::read_tensors(dir / "reference_native_eager.safetensors");
-    auto runner = ModelRunner::open(dir, {.dtype = at::kBFloat16, .attention = AttentionMath::eager});
-    ASSERT_TRUE(runner) << runner.error().message;
-    at::Tensor logits;
-    const Status status = (*runner)->run(std::vector<Batch>{{reference.at("ids"), at::Tensor()}},
-                                         [&](size_t, const at::Tensor& value) {
-                                           logits = value;
-                                           return Status::ok();
-                                         });
-    ASSERT_TRUE(status) << status.error().message;
+    const at::Tensor logits =
+        logits_of(dir, {.dtype = at::kBFloat16, .attention = AttentionMath::eager}, {reference.at("ids"), at::Tensor()});
+    ASSERT_TRUE(logits.defined());
     ASSERT_EQ(logits.scalar_type(), at::kBFloat16);
     const at::Tensor expected = reference.at("logits");
     EXPECT_TRUE(at::equal(logits, expected)) << name << ": max |diff| " << (logits.to(at::kFloat) - expected.to(at::kFloat)).abs().max().item<double>();
@@ -78,16 +87,10 @@ TEST(ComputeOptions, WidenedMatmulsStayWithinRoundingOfTransformersEager) {
   for (const std::string name : {"qwen3_bf16", "llama_linear_tied_bf16"}) {
     const auto dir = testing::fixture_dir() / name;
     const auto reference = testing::read_tensors(dir / "reference_native_eager.safetensors");
-    auto runner = ModelRunner::open(
-        dir, {.dtype = at::kBFloat16, .attention = AttentionMath::eager, .matmul = MatmulMath::float32});
-    ASSERT_TRUE(runner) << runner.error().message;
-    at::Tensor logits;
-    const Status status = (*runner)->run(std::vector<Batch>{{reference.at("ids"), at::Tensor()}},
-                                         [&](size_t, const at::Tensor& value) {
-                                           logits = value;
-                                           return Status::ok();
-                                         });
-    ASSERT_TRUE(status) << status.error().message;
+    const at::Tensor logits =
+        logits_of(dir, {.dtype = at::kBFloat16, .attention = AttentionMath::eager, .matmul = MatmulMath::float32},
+                  {reference.at("ids"), at::Tensor()});
+    ASSERT_TRUE(logits.defined());
     ASSERT_EQ(logits.scalar_type(), at::kBFloat16);
     const at::Tensor expected = reference.at("logits").to(at::kFloat);
     const double error = (logits.to(at::kFloat) - expected).abs().max().item<double>() / expected.abs().max().item<double>();
@@ -96,18 +99,11 @@ TEST(ComputeOptions, WidenedMatmulsStayWithinRoundingOfTransformersEager) {
   }
   const auto fp32 = testing::fixture_dir() / "llama";
   const auto reference = testing::read_tensors(fp32 / "reference.safetensors");
-  at::Tensor logits[2];
-  for (const MatmulMath math : {MatmulMath::dtype, MatmulMath::float32}) {
-    auto runner = ModelRunner::open(fp32, {.dtype = at::kFloat, .matmul = math});
-    ASSERT_TRUE(runner) << runner.error().message;
-    const Status status = (*runner)->run(std::vector<Batch>{{reference.at("ids_left"), reference.at("mask_left")}},
-                                         [&](size_t, const at::Tensor& value) {
-                                           logits[static_cast<int>(math)] = value;
-                                           return Status::ok();
-                                         });
-    ASSERT_TRUE(status) << status.error().message;
-  }
-  EXPECT_TRUE(at::equal(logits[0], logits[1]));
+  const Batch batch{reference.at("ids_left"), reference.at("mask_left")};
+  const at::Tensor native = logits_of(fp32, {.dtype = at::kFloat, .matmul = MatmulMath::dtype}, batch);
+  const at::Tensor widened = logits_of(fp32, {.dtype = at::kFloat, .matmul = MatmulMath::float32}, batch);
+  ASSERT_TRUE(native.defined() && widened.defined());
+  EXPECT_TRUE(at::equal(native, widened));
 }
 
 // CUDA and CPU run the same ops; fp32 on the GPU (no TF32: ATen's default for matmul) stays within the
