@@ -21,13 +21,11 @@ bool cpu_has_any(std::initializer_list<const char*> features) {
   return false;
 }
 
-bool widens(MatmulMath math, const at::Tensor& operand) {
-  return math == MatmulMath::float32 && is_16bit(operand.scalar_type());
-}
-
 at::Tensor widened(const at::Tensor& t) { return t.defined() ? t.to(at::kFloat) : t; }
 
 }  // namespace
+
+bool widens(MatmulMath math, at::ScalarType dtype) { return math == MatmulMath::float32 && is_16bit(dtype); }
 
 MatmulMath resolve_matmul_math(std::optional<MatmulMath> chosen, at::ScalarType dtype) {
   if (chosen) return *chosen;
@@ -45,12 +43,12 @@ std::optional<MatmulMath> parse_matmul_math(std::string_view name) {
 std::string_view to_string(MatmulMath math) { return math == MatmulMath::dtype ? "dtype" : "float32"; }
 
 at::Tensor linear_in(MatmulMath math, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
-  if (!widens(math, x)) return at::linear(x, weight, bias);
+  if (!widens(math, x.scalar_type())) return at::linear(x, weight, bias);
   return at::linear(widened(x), widened(weight), widened(bias)).to(x.scalar_type());
 }
 
 at::Tensor matmul_in(MatmulMath math, const at::Tensor& a, const at::Tensor& b) {
-  if (!widens(math, a)) return at::matmul(a, b);
+  if (!widens(math, a.scalar_type())) return at::matmul(a, b);
   return at::matmul(widened(a), widened(b)).to(a.scalar_type());
 }
 

@@ -23,6 +23,9 @@ enum class MatmulMath {
 /// the CPU only, never on a timing, so the same machine always computes the same bytes.
 MatmulMath resolve_matmul_math(std::optional<MatmulMath> chosen, at::ScalarType dtype);
 
+/// Whether products of `dtype` operands are computed wider than `dtype` in `math` (16-bit dtypes in float32).
+bool widens(MatmulMath math, at::ScalarType dtype);
+
 /// "dtype" or "float32" (`--matmul`); nullopt for any other name.
 std::optional<MatmulMath> parse_matmul_math(std::string_view name);
 std::string_view to_string(MatmulMath math);

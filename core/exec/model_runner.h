@@ -65,6 +65,7 @@ class ModelRunner {
 
   const model::Architecture& architecture() const { return arch_; }
   at::ScalarType compute_dtype() const { return options_.dtype; }
+  MatmulMath matmul() const { return options_.matmul; }
   WeightSource& weights() { return *weights_; }
 
   /// Embeddings [B, T, hidden] of ids [B, T] (loads and drops the embedding matrix).

@@ -118,7 +118,6 @@ Expected<std::unique_ptr<LayerCalibration>> LayerCalibration::start(const model:
   if (!runner) return runner.error();
   std::unique_ptr<LayerCalibration> calibration(new LayerCalibration());
   calibration->runner_ = std::move(*runner);
-  calibration->matmul_ = options.matmul;
   std::vector<exec::Batch> batches;
   std::vector<int64_t> sample_tokens;
   for (const auto& sample : samples) {

@@ -48,7 +48,7 @@ class LayerCalibration {
   size_t batches() const { return cache_->samples(); }
   size_t tokens() const { return cache_->tokens(); }
   const ActivationCache& cache() const { return *cache_; }
-  exec::MatmulMath matmul() const { return matmul_; }
+  exec::MatmulMath matmul() const { return runner_->matmul(); }
 
  private:
   LayerCalibration() = default;
@@ -58,7 +58,6 @@ class LayerCalibration {
   std::unique_ptr<exec::ModelRunner> runner_;
   std::unique_ptr<ActivationCache> cache_;  // per batch [1, T, hidden]: the layer's input
   std::vector<exec::BatchContext> contexts_;
-  exec::MatmulMath matmul_ = exec::MatmulMath::dtype;
 };
 
 }  // namespace llmc::pipeline

@@ -81,8 +81,7 @@ class Estimator {
       : in_(inputs), rates_(rates) {
     if (arch)
       layer_.emplace(LayerCost{rates, *arch, count_tokens(inputs.sample_tokens), static_cast<double>(c10::elementSize(dtype)),
-                               exec::resolve_matmul_math(inputs.matmul, dtype) == exec::MatmulMath::float32 &&
-                                   c10::elementSize(dtype) == 2});
+                               exec::widens(exec::resolve_matmul_math(inputs.matmul, dtype), dtype)});
   }
 
   RunPlan estimate(double startup_seconds) {
