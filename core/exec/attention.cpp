@@ -7,6 +7,7 @@
 
 #include <limits>
 
+#include "exec/bfloat16_rounding.h"
 #include "exec/linear.h"
 #include "exec/norm.h"
 #include "exec/rope.h"
@@ -35,12 +36,26 @@ double lowest_value(at::ScalarType dtype) {
   }
 }
 
+// eager_attention of bfloat16 q, k, v with float32 products: the same bytes as the bfloat16 ops on the products
+// rounded to bfloat16, computed in float32 with explicit rounding (a product of two bfloat16 values is exact
+// in float32, and softmax widens its input first), without the bfloat16 tensors in between.
+at::Tensor eager_attention_bfloat16_in_float32(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                               const at::Tensor& allowed, double scale) {
+  at::Tensor scores = at::matmul(q.to(at::kFloat), k.to(at::kFloat).transpose(2, 3)).contiguous();
+  scale_and_mask_as_bfloat16_(scores, allowed, scale);
+  at::Tensor probabilities = at::softmax(scores, -1).contiguous();
+  round_to_bfloat16_(probabilities);
+  return at::matmul(probabilities, v.to(at::kFloat)).to(at::kBFloat16);
+}
+
 }  // namespace
 
 // Operation for operation, with its additive mask (0 or the dtype's lowest value), so that a calibrated
 // forward rounds as the reference's does.
 at::Tensor eager_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& allowed,
                            double scale, MatmulMath matmul) {
+  if (q.scalar_type() == at::kBFloat16 && widens(matmul, q.scalar_type()))
+    return eager_attention_bfloat16_in_float32(q, k, v, allowed, scale);
   const at::Tensor scores = matmul_in(matmul, q, k.transpose(2, 3)) * scale;
   const at::Tensor additive =
       at::zeros(allowed.sizes(), scores.options()).masked_fill_(allowed.logical_not(), lowest_value(scores.scalar_type()));
