@@ -41,7 +41,8 @@ class LayerCalibration {
 
   /// Decoder layer `unit`: for each modifier in recipe order that claims modules in it, a calibration pass
   /// (when its plugin calibrates) on the layer as the earlier modifiers left it, then its compress; then the
-  /// layer runs with every edit on the cached hidden states, which become the next layer's inputs.
+  /// layer runs with every edit on the cached hidden states, which become the next layer's inputs (the last
+  /// layer does not run: nothing reads its output).
   Status process(LayerUnit& unit, std::vector<ModifierRun>& runs, std::span<const size_t> unit_modules,
                  const CompressStep& compress, EventLog& events);
 

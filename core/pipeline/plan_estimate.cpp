@@ -247,7 +247,7 @@ class Estimator {
 
   // A decoder layer of a calibrated run (layer_calibration.cpp): loaded in the compute dtype; per modifier a
   // calibration pass (a forward over every sample, taps feeding the plugin) and its compress; then the
-  // propagation forward; then the write.
+  // propagation forward (but the last layer's, whose output nothing reads); then the write.
   void calibrated_layer(const Unit& unit, const UnitShape& shape) {
     const LayerCost& layer = *layer_;
     const uint64_t weights = static_cast<uint64_t>(shape.elements * layer.dtype_size);
@@ -277,9 +277,11 @@ class Estimator {
       // the heap keeps the forward's freed buffers (calibrated runs allocate below a 32 MiB mmap threshold)
       sum.hold(resident + weights + edited + scratch + statistics.bytes + work.bytes);
     }
-    StageSum& propagate = stage("propagate", "propagate");
-    propagate.add(unit.index, "forward", forward);
-    propagate.hold(resident + weights + edited + scratch);
+    if (unit.index + 1 < layer.arch.num_layers) {
+      StageSum& propagate = stage("propagate", "propagate");
+      propagate.add(unit.index, "forward", forward);
+      propagate.hold(resident + weights + edited + scratch);
+    }
     write(unit, shape, resident + claimed_bytes(unit, shape) + edited);
   }
 

@@ -66,6 +66,21 @@ def test_calibrate_sees_every_layer_and_batch(llmc_bin, model, dataset, test_plu
     assert order.index(("compress", 0)) == SAMPLES and order.index(("compress", 1)) == 2 * SAMPLES + 1
 
 
+def test_every_layer_but_the_last_propagates(llmc_bin, model, dataset, test_plugin_dir, tmp_path):
+    """The last decoder layer's output feeds nothing (the head is not calibrated), so it is not computed; the
+    plan counts the same forwards."""
+    log = tmp_path / "events.jsonl"
+    result = oneshot(llmc_bin, model, recorder_recipe(tmp_path), tmp_path / "out", test_plugin_dir,
+                     "--dataset", dataset, "--log-json", log)
+    assert result.returncode == 0, result.stderr
+    events = records(log)
+    assert [e["layer"] for e in events if e["event"] == "propagate"] == [0]
+    assert [e["layer"] for e in events if e["event"] == "calibrate"] == [0, 1]
+    [plan] = [e["plan"] for e in events if e["event"] == "plan"]
+    [propagate] = [s for s in plan["stages"] if s["name"] == "propagate"]
+    assert propagate["work"].startswith("1 units")
+
+
 @pytest.mark.parametrize("scale_weights", [False, True])
 def test_mappings_and_module_forward(llmc_bin, model, dataset, test_plugin_dir, tmp_path, scale_weights):
     recipe = recorder_recipe(tmp_path, f"scale_weights = {str(scale_weights).lower()}")
